@@ -1,0 +1,693 @@
+//! The `auth_opt_*` / `plugin_opt_*` lines, turned into validated settings in one place.
+//!
+//! Every option is described once by an [`OptSpec`]: our name, the names auth-plug and
+//! mosquitto-go-auth use for it, its default and its meaning. The README's option table is
+//! generated from these specs (see [`options_markdown`]) and a test keeps the two equal. A value
+//! that does not parse is a [`ConfigError`] naming the option, the value and what is allowed, so
+//! the broker refuses to start; an option nobody asked for is reported by
+//! [`Options::unknown`] with the closest known name.
+
+use std::cell::{Cell, RefCell};
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::backend::{files, http};
+use crate::log::Level;
+
+/// Which plugin's documentation an option name comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    /// mosq-auth's own name.
+    Ours,
+    /// jpmens/mosquitto-auth-plug.
+    AuthPlug,
+    /// iegomez/mosquitto-go-auth.
+    GoAuth,
+}
+
+/// One option: its names, its default and what it does.
+#[derive(Debug)]
+pub struct OptSpec {
+    /// mosq-auth's name (without the `auth_opt_` prefix).
+    pub name: &'static str,
+    /// auth-plug's names for it, if different from ours.
+    pub auth_plug: &'static [&'static str],
+    /// go-auth's names for it, if different from ours.
+    pub go_auth: &'static [&'static str],
+    /// The default, as shown in the README.
+    pub default: &'static str,
+    /// One line on what it does.
+    pub doc: &'static str,
+    /// True for options whose value is a secret: it is never echoed in an error or log line.
+    pub secret: bool,
+}
+
+impl OptSpec {
+    /// Every name this option is accepted under, with the dialect of each.
+    pub fn names(&self) -> impl Iterator<Item = (&'static str, Dialect)> + '_ {
+        std::iter::once((self.name, Dialect::Ours))
+            .chain(self.auth_plug.iter().map(|n| (*n, Dialect::AuthPlug)))
+            .chain(self.go_auth.iter().map(|n| (*n, Dialect::GoAuth)))
+    }
+}
+
+/// The options of the plugin as a whole (backend options live with each backend).
+pub mod spec {
+    use super::OptSpec;
+
+    /// `backends`
+    pub const BACKENDS: OptSpec = OptSpec {
+        name: "backends",
+        auth_plug: &[],
+        go_auth: &[],
+        default: "(required)",
+        doc: "Comma-separated backends in the order they are asked: `files`, `http`.",
+        secret: false,
+    };
+    /// `superusers`
+    pub const SUPERUSERS: OptSpec = OptSpec {
+        name: "superusers",
+        auth_plug: &[],
+        go_auth: &[],
+        default: "(none)",
+        doc: "Comma-separated glob patterns (`*`, `?`, `[...]`) of usernames that pass every ACL check.",
+        secret: false,
+    };
+    /// `anonusername`
+    pub const ANONUSERNAME: OptSpec = OptSpec {
+        name: "anonusername",
+        auth_plug: &[],
+        go_auth: &[],
+        default: "`anonymous`",
+        doc:
+            "Username sent to the HTTP backend in ACL checks of clients that connected without one.",
+        secret: false,
+    };
+    /// `log_level`
+    pub const LOG_LEVEL: OptSpec = OptSpec {
+        name: "log_level",
+        auth_plug: &[],
+        go_auth: &[],
+        default: "`notice`",
+        doc: "Most detailed plugin log level written to the broker log: `error`, `warning`, `notice`, `info`, `debug`.",
+        secret: false,
+    };
+    /// `log_quiet`
+    pub const LOG_QUIET: OptSpec = OptSpec {
+        name: "log_quiet",
+        auth_plug: &[],
+        go_auth: &[],
+        default: "`false`",
+        doc: "auth-plug's switch: `true` is the same as `log_level warning`.",
+        secret: false,
+    };
+    /// `log_dest`
+    pub const LOG_DEST: OptSpec = OptSpec {
+        name: "log_dest",
+        auth_plug: &[],
+        go_auth: &["log_file"],
+        default: "(broker log)",
+        doc: "Accepted for go-auth configs and ignored: lines always go to the broker's log (`log_dest` in mosquitto.conf).",
+        secret: false,
+    };
+    /// `disable_superuser`
+    pub const DISABLE_SUPERUSER: OptSpec = OptSpec {
+        name: "disable_superuser",
+        auth_plug: &[],
+        go_auth: &[],
+        default: "`false`",
+        doc: "`true`: never ask backends whether a user is a superuser (the `superusers` globs still apply).",
+        secret: false,
+    };
+
+    /// All of the above.
+    pub const ALL: &[&OptSpec] = &[
+        &BACKENDS,
+        &SUPERUSERS,
+        &ANONUSERNAME,
+        &LOG_LEVEL,
+        &LOG_QUIET,
+        &LOG_DEST,
+        &DISABLE_SUPERUSER,
+    ];
+}
+
+/// Every option the plugin knows, in README order.
+pub fn all_specs() -> Vec<&'static OptSpec> {
+    let mut all: Vec<&'static OptSpec> = Vec::new();
+    all.extend_from_slice(spec::ALL);
+    all.extend_from_slice(files::OPTIONS);
+    all.extend_from_slice(http::OPTIONS);
+    all
+}
+
+/// The README's option table, generated from [`all_specs`].
+pub fn options_markdown() -> String {
+    let mut out = String::from(
+        "| Option (`auth_opt_` / `plugin_opt_` + name) | auth-plug name | go-auth name | Default | Meaning |\n\
+         |---|---|---|---|---|\n",
+    );
+    let names = |list: &[&str]| {
+        if list.is_empty() {
+            "same".to_string()
+        } else {
+            list.iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    };
+    for spec in all_specs() {
+        out.push_str(&format!(
+            "| `{}` | {} | {} | {} | {} |\n",
+            spec.name,
+            names(spec.auth_plug),
+            names(spec.go_auth),
+            spec.default,
+            spec.doc
+        ));
+    }
+    out
+}
+
+/// A wrong option value or a missing required option. Its `Display` is the whole message the
+/// operator sees.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// A value that does not parse.
+    #[error("option {option}: invalid value '{value}': {expected}")]
+    Invalid {
+        /// The option as written (e.g. `auth_opt_http_timeout`).
+        option: String,
+        /// The value as written, or `<redacted>` for secrets.
+        value: String,
+        /// What is allowed.
+        expected: String,
+    },
+    /// A required option that is absent.
+    #[error("option {option} is required: {why}")]
+    Missing {
+        /// The option's name.
+        option: String,
+        /// Why it is needed.
+        why: String,
+    },
+    /// A file or combination of options that cannot work.
+    #[error("{0}")]
+    Other(String),
+}
+
+/// One option value as the operator wrote it.
+#[derive(Clone, Copy, Debug)]
+pub struct Value<'a> {
+    /// The name it was written under (without prefix).
+    pub name: &'a str,
+    /// The dialect that name belongs to.
+    pub dialect: Dialect,
+    /// The raw value.
+    pub value: &'a str,
+    secret: bool,
+}
+
+impl Value<'_> {
+    /// The option as the operator wrote it, e.g. `auth_opt_http_port`.
+    pub fn option(&self) -> String {
+        format!("auth_opt_{}", self.name)
+    }
+
+    /// An error saying this value is not allowed.
+    pub fn invalid(&self, expected: impl fmt::Display) -> ConfigError {
+        ConfigError::Invalid {
+            option: self.option(),
+            value: if self.secret {
+                "<redacted>".into()
+            } else {
+                self.value.to_string()
+            },
+            expected: expected.to_string(),
+        }
+    }
+
+    /// Parses with `f`; `None` from `f` becomes an error saying `expected`.
+    pub fn parse_with<T>(
+        &self,
+        expected: &str,
+        f: impl FnOnce(&str) -> Option<T>,
+    ) -> Result<T, ConfigError> {
+        f(self.value.trim()).ok_or_else(|| self.invalid(expected))
+    }
+}
+
+struct Entry {
+    key: String,
+    value: String,
+    used: Cell<bool>,
+}
+
+/// The raw options handed to the plugin, with the bookkeeping to find unknown ones.
+pub struct Options {
+    entries: Vec<Entry>,
+    asked: RefCell<Vec<&'static str>>,
+}
+
+impl fmt::Debug for Options {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Values may be secrets: list the keys only.
+        f.debug_list()
+            .entries(self.entries.iter().map(|e| &e.key))
+            .finish()
+    }
+}
+
+impl Options {
+    /// Options from `(key, value)` pairs, keys without the `auth_opt_`/`plugin_opt_` prefix
+    /// (the broker strips it).
+    pub fn new<K: Into<String>, V: Into<String>>(
+        pairs: impl IntoIterator<Item = (K, V)>,
+    ) -> Options {
+        Options {
+            entries: pairs
+                .into_iter()
+                .map(|(k, v)| Entry {
+                    key: k.into(),
+                    value: v.into(),
+                    used: Cell::new(false),
+                })
+                .collect(),
+            asked: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// The value of `spec` under any of its names. When several lines set it, the last wins
+    /// (as in mosquitto.conf).
+    pub fn get(&self, spec: &OptSpec) -> Option<Value<'_>> {
+        let mut found = None;
+        for (name, dialect) in spec.names() {
+            self.asked.borrow_mut().push(name);
+            for (i, e) in self.entries.iter().enumerate() {
+                if e.key == name {
+                    e.used.set(true);
+                    if found.map_or(true, |(j, _)| i > j) {
+                        found = Some((
+                            i,
+                            Value {
+                                name: &e.key,
+                                dialect,
+                                value: &e.value,
+                                secret: spec.secret,
+                            },
+                        ));
+                    }
+                }
+            }
+        }
+        found.map(|(_, v)| v)
+    }
+
+    /// Marks options with this exact name as known without reading them.
+    pub fn accept(&self, name: &'static str) {
+        self.asked.borrow_mut().push(name);
+        for e in &self.entries {
+            if e.key == name {
+                e.used.set(true);
+            }
+        }
+    }
+
+    /// The trimmed string value of `spec`, if set and not empty.
+    pub fn string(&self, spec: &OptSpec) -> Option<String> {
+        self.get(spec)
+            .map(|v| v.value.trim().to_string())
+            .filter(|s| !s.is_empty())
+    }
+
+    /// A boolean (`true/false`, `yes/no`, `on/off`, `1/0`).
+    pub fn bool(&self, spec: &OptSpec) -> Result<Option<bool>, ConfigError> {
+        self.get(spec)
+            .map(|v| v.parse_with("expected true or false", parse_bool))
+            .transpose()
+    }
+
+    /// A whole number within `min..=max`.
+    pub fn u64_in(&self, spec: &OptSpec, min: u64, max: u64) -> Result<Option<u64>, ConfigError> {
+        self.get(spec)
+            .map(|v| {
+                v.parse_with(
+                    &format!("expected a whole number from {min} to {max}"),
+                    |s| s.parse::<u64>().ok().filter(|n| (min..=max).contains(n)),
+                )
+            })
+            .transpose()
+    }
+
+    /// A duration in seconds (decimals allowed, e.g. `0.5`) within `min..=max`.
+    pub fn seconds(
+        &self,
+        spec: &OptSpec,
+        min: Duration,
+        max: Duration,
+    ) -> Result<Option<Duration>, ConfigError> {
+        self.get(spec)
+            .map(|v| {
+                let expected = format!(
+                    "expected a number of seconds from {} to {}",
+                    min.as_secs_f64(),
+                    max.as_secs_f64()
+                );
+                v.parse_with(&expected, |s| {
+                    let n: f64 = s.parse().ok()?;
+                    if !n.is_finite() || n < 0.0 {
+                        return None;
+                    }
+                    let d = Duration::from_secs_f64(n);
+                    (min..=max).contains(&d).then_some(d)
+                })
+            })
+            .transpose()
+    }
+
+    /// A comma- (or space-) separated list, empty items dropped.
+    pub fn list(&self, spec: &OptSpec) -> Option<Vec<String>> {
+        self.get(spec).map(|v| split_list(v.value))
+    }
+
+    /// A path; relative paths are kept as written (the broker's working directory applies).
+    pub fn path(&self, spec: &OptSpec) -> Option<PathBuf> {
+        self.string(spec).map(PathBuf::from)
+    }
+
+    /// Options no parser asked for, each with the closest known name when one is close.
+    pub fn unknown(&self) -> Vec<(String, Option<&'static str>)> {
+        let asked = self.asked.borrow();
+        self.entries
+            .iter()
+            .filter(|e| !e.used.get())
+            .map(|e| (e.key.clone(), closest(&e.key, &asked)))
+            .collect()
+    }
+}
+
+/// Splits a comma- or whitespace-separated list.
+pub fn split_list(s: &str) -> Vec<String> {
+    s.split(|c: char| c == ',' || c.is_whitespace())
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// Parses mosquitto-style booleans.
+pub fn parse_bool(s: &str) -> Option<bool> {
+    match s.to_ascii_lowercase().as_str() {
+        "true" | "yes" | "on" | "1" => Some(true),
+        "false" | "no" | "off" | "0" => Some(false),
+        _ => None,
+    }
+}
+
+fn closest(name: &str, known: &[&'static str]) -> Option<&'static str> {
+    known
+        .iter()
+        .map(|k| (strsim::damerau_levenshtein(name, k), *k))
+        .filter(|(d, k)| *d <= 3.max(k.len() / 4))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k)
+}
+
+/// The name of a backend in `auth_opt_backends`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BackendKind {
+    /// Password and ACL files.
+    Files,
+    /// An HTTP service.
+    Http,
+}
+
+impl BackendKind {
+    /// The name as written in `auth_opt_backends`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BackendKind::Files => "files",
+            BackendKind::Http => "http",
+        }
+    }
+}
+
+/// The validated settings of one plugin instance.
+#[derive(Debug)]
+pub struct Config {
+    /// Backends in the order they are asked.
+    pub backends: Vec<BackendKind>,
+    /// Glob patterns of superuser names.
+    pub superusers: Vec<glob::Pattern>,
+    /// Username used for anonymous clients in backend ACL checks.
+    pub anon_username: String,
+    /// The plugin's log level.
+    pub log_level: Level,
+    /// Whether backends are asked about superusers.
+    pub backend_superusers: bool,
+    /// The files backend's settings, when `files` is in `backends`.
+    pub files: Option<files::FilesSettings>,
+    /// The HTTP backend's settings, when `http` is in `backends`.
+    pub http: Option<http::HttpSettings>,
+    /// Things the operator should know about (unknown options, ignored options).
+    pub warnings: Vec<String>,
+}
+
+impl Config {
+    /// Validates `options`. The error names the option, the value and what is allowed.
+    pub fn parse(options: &Options) -> Result<Config, ConfigError> {
+        let mut warnings = Vec::new();
+        let backends = match options.get(&spec::BACKENDS) {
+            None => {
+                return Err(ConfigError::Missing {
+                    option: "auth_opt_backends".into(),
+                    why: "say which backends to ask, in order: files, http (e.g. `auth_opt_backends files`)".into(),
+                })
+            }
+            Some(v) => {
+                let mut kinds = Vec::new();
+                for item in split_list(v.value) {
+                    let kind = match item.to_ascii_lowercase().as_str() {
+                        "files" | "file" => BackendKind::Files,
+                        "http" => BackendKind::Http,
+                        _ => return Err(v.invalid(format!("unknown backend '{item}': expected a comma-separated list of files, http"))),
+                    };
+                    if kinds.contains(&kind) {
+                        return Err(v.invalid(format!("backend '{item}' is listed twice")));
+                    }
+                    kinds.push(kind);
+                }
+                if kinds.is_empty() {
+                    return Err(v.invalid("expected a comma-separated list of files, http"));
+                }
+                kinds
+            }
+        };
+
+        let superusers = match options.get(&spec::SUPERUSERS) {
+            None => Vec::new(),
+            Some(v) => split_list(v.value)
+                .into_iter()
+                .map(|p| {
+                    glob::Pattern::new(&p)
+                        .map_err(|e| v.invalid(format!("'{p}' is not a valid glob pattern: {e}")))
+                })
+                .collect::<Result<_, _>>()?,
+        };
+
+        let anon_username = options
+            .string(&spec::ANONUSERNAME)
+            .unwrap_or_else(|| "anonymous".into());
+
+        let quiet = options.bool(&spec::LOG_QUIET)?.unwrap_or(false);
+        let log_level = match options.get(&spec::LOG_LEVEL) {
+            Some(v) => v
+                .parse_with("expected one of error, warning, notice, info, debug", |s| {
+                    s.parse::<Level>().ok()
+                })?,
+            None if quiet => Level::Warning,
+            None => Level::Notice,
+        };
+        if let Some(v) = options.get(&spec::LOG_DEST) {
+            warnings.push(format!(
+                "{} is ignored: mosq-auth writes to the broker's log (set log_dest in mosquitto.conf)",
+                v.option()
+            ));
+        }
+        let backend_superusers = !options.bool(&spec::DISABLE_SUPERUSER)?.unwrap_or(false);
+
+        let files = if backends.contains(&BackendKind::Files) {
+            Some(files::FilesSettings::from_options(options)?)
+        } else {
+            None
+        };
+        let http = if backends.contains(&BackendKind::Http) {
+            Some(http::HttpSettings::from_options(options)?)
+        } else {
+            None
+        };
+
+        // Options we accept from go-auth configs but have no use for.
+        for name in GO_AUTH_IGNORED {
+            options.accept(name);
+        }
+
+        for (key, suggestion) in options.unknown() {
+            warnings.push(match suggestion {
+                Some(s) => format!("unknown option auth_opt_{key} (did you mean auth_opt_{s}?)"),
+                None => format!("unknown option auth_opt_{key}"),
+            });
+        }
+
+        Ok(Config {
+            backends,
+            superusers,
+            anon_username,
+            log_level,
+            backend_superusers,
+            files,
+            http,
+            warnings,
+        })
+    }
+
+    /// Returns true if and only if `username` matches one of the `superusers` globs.
+    pub fn is_glob_superuser(&self, username: &str) -> bool {
+        self.superusers.iter().any(|p| p.matches(username))
+    }
+}
+
+/// go-auth options that select go-auth internals and mean nothing here; accepted silently so
+/// a go-auth config loads unchanged.
+const GO_AUTH_IGNORED: &[&str] = &[
+    "hasher",
+    "hasher_salt_size",
+    "hasher_iterations",
+    "hasher_keylen",
+    "hasher_algorithm",
+    "hasher_cost",
+    "hasher_memory",
+    "hasher_parallelism",
+    "check_prefix",
+    "exhaust_backend_first",
+    "retry_count",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts(pairs: &[(&str, &str)]) -> Options {
+        Options::new(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())))
+    }
+
+    #[test]
+    fn backends_are_required_and_validated() {
+        let err = Config::parse(&opts(&[])).unwrap_err();
+        assert!(
+            err.to_string().contains("auth_opt_backends is required"),
+            "{err}"
+        );
+        let err = Config::parse(&opts(&[("backends", "files,redis")])).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "option auth_opt_backends: invalid value 'files,redis': unknown backend 'redis': expected a comma-separated list of files, http"
+        );
+        let err = Config::parse(&opts(&[("backends", "files, files")])).unwrap_err();
+        assert!(err.to_string().contains("listed twice"), "{err}");
+    }
+
+    #[test]
+    fn bad_log_level_names_option_value_and_choices() {
+        let err = Config::parse(&opts(&[
+            ("backends", "files"),
+            ("password_file", "/dev/null"),
+            ("log_level", "loud"),
+        ]))
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "option auth_opt_log_level: invalid value 'loud': expected one of error, warning, notice, info, debug"
+        );
+    }
+
+    #[test]
+    fn log_quiet_means_warning() {
+        let c = Config::parse(&opts(&[
+            ("backends", "files"),
+            ("password_file", "/dev/null"),
+            ("log_quiet", "true"),
+        ]))
+        .unwrap();
+        assert_eq!(c.log_level, Level::Warning);
+    }
+
+    #[test]
+    fn unknown_options_suggest_the_closest_name() {
+        let c = Config::parse(&opts(&[
+            ("backends", "files"),
+            ("password_file", "/dev/null"),
+            ("superuser", "admin"),
+            ("completely_different", "1"),
+        ]))
+        .unwrap();
+        assert!(
+            c.warnings
+                .iter()
+                .any(|w| w
+                    == "unknown option auth_opt_superuser (did you mean auth_opt_superusers?)"),
+            "{:?}",
+            c.warnings
+        );
+        assert!(c
+            .warnings
+            .iter()
+            .any(|w| w == "unknown option auth_opt_completely_different"));
+    }
+
+    #[test]
+    fn superuser_globs() {
+        let c = Config::parse(&opts(&[
+            ("backends", "files"),
+            ("password_file", "/dev/null"),
+            ("superusers", "admin, ops-*"),
+        ]))
+        .unwrap();
+        assert!(c.is_glob_superuser("admin"));
+        assert!(c.is_glob_superuser("ops-1"));
+        assert!(!c.is_glob_superuser("alice"));
+        let err = Config::parse(&opts(&[
+            ("backends", "files"),
+            ("password_file", "/dev/null"),
+            ("superusers", "[oops"),
+        ]))
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("option auth_opt_superusers: invalid value '[oops'"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn last_line_wins_across_aliases() {
+        let o = opts(&[("password_file", "/a"), ("files_password_path", "/b")]);
+        let v = o.get(&files::spec::PASSWORD_FILE).unwrap();
+        assert_eq!(v.value, "/b");
+        assert_eq!(v.dialect, Dialect::GoAuth);
+    }
+
+    #[test]
+    fn readme_option_table_is_up_to_date() {
+        let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+            .expect("README.md");
+        let table = options_markdown();
+        if !readme.contains(&table) {
+            panic!(
+                "README.md's option table differs from the option specs in the code. Replace the table with:\n\n{table}"
+            );
+        }
+    }
+}
