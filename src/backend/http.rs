@@ -17,3 +17,35 @@ impl HttpSettings {
         ))
     }
 }
+
+/// The HTTP backend. (Scaffold.)
+#[derive(Debug)]
+pub struct HttpBackend {}
+
+impl HttpBackend {
+    /// Builds the backend.
+    pub fn new(
+        _settings: HttpSettings,
+        _anon_username: String,
+        _logger: crate::log::Logger,
+    ) -> Result<HttpBackend, ConfigError> {
+        Err(ConfigError::Other(
+            "the http backend is not available yet".into(),
+        ))
+    }
+}
+
+impl crate::backend::Backend for HttpBackend {
+    fn name(&self) -> &'static str {
+        "http"
+    }
+    fn authenticate(&self, _req: &crate::backend::AuthRequest<'_>) -> crate::backend::Answer {
+        Err(crate::backend::BackendError::new("not available"))
+    }
+    fn superuser(&self, _username: &str) -> crate::backend::Answer {
+        Err(crate::backend::BackendError::new("not available"))
+    }
+    fn acl(&self, _req: &crate::backend::AclRequest<'_>) -> crate::backend::Answer {
+        Err(crate::backend::BackendError::new("not available"))
+    }
+}
