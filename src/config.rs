@@ -13,6 +13,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::backend::{files, http};
+use crate::cache::{self, CacheSettings};
 use crate::log::Level;
 
 /// Which plugin's documentation an option name comes from.
@@ -121,6 +122,16 @@ pub mod spec {
         secret: false,
     };
 
+    /// `metrics_listen`
+    pub const METRICS_LISTEN: OptSpec = OptSpec {
+        name: "metrics_listen",
+        auth_plug: &[],
+        go_auth: &[],
+        default: "(off)",
+        doc: "`host:port` (or a port on 127.0.0.1) where `GET /metrics` serves the plugin's counters in Prometheus text format.",
+        secret: false,
+    };
+
     /// All of the above.
     pub const ALL: &[&OptSpec] = &[
         &BACKENDS,
@@ -130,6 +141,7 @@ pub mod spec {
         &LOG_QUIET,
         &LOG_DEST,
         &DISABLE_SUPERUSER,
+        &METRICS_LISTEN,
     ];
 }
 
@@ -139,6 +151,7 @@ pub fn all_specs() -> Vec<&'static OptSpec> {
     all.extend_from_slice(spec::ALL);
     all.extend_from_slice(files::OPTIONS);
     all.extend_from_slice(http::OPTIONS);
+    all.extend_from_slice(cache::OPTIONS);
     all
 }
 
@@ -451,6 +464,10 @@ pub struct Config {
     pub files: Option<files::FilesSettings>,
     /// The HTTP backend's settings, when `http` is in `backends` (taken by `Plugin::new`).
     pub http: Option<http::HttpSettings>,
+    /// The cache in front of every backend.
+    pub cache: CacheSettings,
+    /// Where to serve metrics, if anywhere.
+    pub metrics_listen: Option<std::net::SocketAddr>,
     /// Things the operator should know about (unknown options, ignored options).
     pub warnings: Vec<String>,
 }
@@ -529,6 +546,20 @@ impl Config {
             None
         };
 
+        let cache = CacheSettings::from_options(options)?;
+        let metrics_listen = match options.get(&spec::METRICS_LISTEN) {
+            None => None,
+            Some(v) => Some(v.parse_with(
+                "expected host:port (e.g. 127.0.0.1:9234) or a port number",
+                |s| {
+                    if let Ok(port) = s.parse::<u16>() {
+                        return Some(std::net::SocketAddr::from(([127, 0, 0, 1], port)));
+                    }
+                    s.parse().ok()
+                },
+            )?),
+        };
+
         // Options we accept from go-auth configs but have no use for.
         for name in GO_AUTH_IGNORED {
             options.accept(name);
@@ -549,6 +580,8 @@ impl Config {
             backend_superusers,
             files,
             http,
+            cache,
+            metrics_listen,
             warnings,
         })
     }

@@ -17,11 +17,15 @@
 
 use std::str;
 
+use std::sync::Arc;
+
 use crate::backend::files::FilesBackend;
 use crate::backend::http::HttpBackend;
 use crate::backend::{Access, AclRequest, AuthRequest, Backend, BackendError, Decision};
+use crate::cache::CachedBackend;
 use crate::config::{BackendKind, Config, ConfigError, Options};
 use crate::log::{Logger, Throttle};
+use crate::metrics::MetricsServer;
 use crate::secret::Secret;
 use std::time::Duration;
 
@@ -42,8 +46,9 @@ pub enum Outcome {
 pub struct Plugin {
     config: Config,
     logger: Logger,
-    backends: Vec<Box<dyn Backend>>,
+    backends: Vec<CachedBackend>,
     error_log: Throttle,
+    _metrics: Option<MetricsServer>,
 }
 
 impl std::fmt::Debug for Plugin {
@@ -67,32 +72,57 @@ impl Plugin {
         for w in &config.warnings {
             logger.warning(format_args!("{w}"));
         }
-        let mut backends: Vec<Box<dyn Backend>> = Vec::new();
+        let mut backends: Vec<CachedBackend> = Vec::new();
         for kind in config.backends.clone() {
             match kind {
                 BackendKind::Files => {
                     let settings = config.files.take().ok_or_else(|| {
                         ConfigError::Other("internal error: files settings missing".into())
                     })?;
-                    backends.push(Box::new(FilesBackend::new(settings, logger)?));
+                    let b: Arc<dyn Backend> = Arc::new(FilesBackend::new(settings, logger)?);
+                    backends.push(CachedBackend::new(b, &config.cache, logger));
                 }
                 BackendKind::Http => {
                     let settings = config.http.take().ok_or_else(|| {
                         ConfigError::Other("internal error: http settings missing".into())
                     })?;
-                    backends.push(Box::new(HttpBackend::new(
+                    let b: Arc<dyn Backend> = Arc::new(HttpBackend::new(
                         settings,
                         config.anon_username.clone(),
                         logger,
-                    )?));
+                    )?);
+                    backends.push(CachedBackend::new(b, &config.cache, logger));
                 }
             }
         }
+        let metrics = match config.metrics_listen {
+            None => None,
+            Some(addr) => {
+                let stats = backends
+                    .iter()
+                    .map(|b| (b.name(), b.stats().clone()))
+                    .collect();
+                let server = MetricsServer::start(addr, stats).map_err(|e| {
+                    ConfigError::Other(format!(
+                        "option auth_opt_metrics_listen: cannot listen on {addr}: {e}"
+                    ))
+                })?;
+                if !addr.ip().is_loopback() {
+                    logger.warning(format_args!(
+                        "metrics are served on {} (not loopback): anyone who can reach it sees the counters",
+                        server.addr()
+                    ));
+                }
+                logger.notice(format_args!("metrics on http://{}/metrics", server.addr()));
+                Some(server)
+            }
+        };
         let plugin = Plugin {
             config,
             logger,
             backends,
             error_log: Throttle::new(Duration::from_secs(10)),
+            _metrics: metrics,
         };
         for b in &plugin.backends {
             b.start();
@@ -120,8 +150,8 @@ impl Plugin {
         &self.config
     }
 
-    /// The backends, in the order they are asked.
-    pub fn backends(&self) -> &[Box<dyn Backend>] {
+    /// The backends (with their caches and counters), in the order they are asked.
+    pub fn backends(&self) -> &[CachedBackend] {
         &self.backends
     }
 

@@ -41,3 +41,10 @@ impl AclFile {
         Decision::Defer
     }
 }
+
+impl AclFile {
+    /// The number of rules (scaffold).
+    pub fn rule_count(&self) -> usize {
+        0
+    }
+}

@@ -194,6 +194,12 @@ pub trait Backend: Send + Sync {
         Ok(())
     }
 
+    /// A number that changes whenever the backend's data changes (a file reload), so cached
+    /// answers from before can be told apart. Backends whose answers only change remotely keep 0.
+    fn generation(&self) -> u64 {
+        0
+    }
+
     /// Starts any background work (file watching). Called once after start-up succeeded.
     fn start(&self) {}
 
