@@ -41,7 +41,7 @@ pub mod spec {
     pub const CACHE: OptSpec = OptSpec {
         name: "cache",
         auth_plug: &[],
-        go_auth: &[],
+        go_auth: &["cache"],
         default: "`true`",
         doc: "Cache backend answers in memory. On by default: the broker asks for read access for every delivered message.",
         secret: false,
@@ -50,7 +50,7 @@ pub mod spec {
     pub const AUTH_SECONDS: OptSpec = OptSpec {
         name: "auth_cache_seconds",
         auth_plug: &["auth_cacheseconds"],
-        go_auth: &[],
+        go_auth: &["auth_cache_seconds"],
         default: "`30`",
         doc: "How long a successful password check is cached (0: not cached). The key is a salted hash, never the password.",
         secret: false,
@@ -68,7 +68,7 @@ pub mod spec {
     pub const ACL_SECONDS: OptSpec = OptSpec {
         name: "acl_cache_seconds",
         auth_plug: &["acl_cacheseconds", "cacheseconds"],
-        go_auth: &[],
+        go_auth: &["acl_cache_seconds"],
         default: "`300`",
         doc: "How long an allowed ACL or superuser answer is cached (0: not cached). auth-plug's default; hot entries are refreshed before they expire.",
         secret: false,
@@ -86,7 +86,7 @@ pub mod spec {
     pub const AUTH_JITTER: OptSpec = OptSpec {
         name: "auth_jitter_seconds",
         auth_plug: &["auth_cachejitter", "auth_cacheijitter"],
-        go_auth: &[],
+        go_auth: &["auth_jitter_seconds"],
         default: "`0`",
         doc: "Up to this many seconds are added at random to each cached password answer, so entries do not expire together.",
         secret: false,
@@ -95,7 +95,7 @@ pub mod spec {
     pub const ACL_JITTER: OptSpec = OptSpec {
         name: "acl_jitter_seconds",
         auth_plug: &["acl_cachejitter"],
-        go_auth: &[],
+        go_auth: &["acl_jitter_seconds"],
         default: "`0`",
         doc: "Up to this many seconds are added at random to each cached ACL answer.",
         secret: false,
@@ -113,7 +113,7 @@ pub mod spec {
     pub const REFRESH: OptSpec = OptSpec {
         name: "cache_refresh",
         auth_plug: &[],
-        go_auth: &[],
+        go_auth: &["cache_refresh"],
         default: "`true`",
         doc: "Refresh ACL answers in the background when they are used in the last fifth of their life.",
         secret: false,
@@ -122,7 +122,7 @@ pub mod spec {
     pub const TYPE: OptSpec = OptSpec {
         name: "cache_type",
         auth_plug: &[],
-        go_auth: &[],
+        go_auth: &["cache_type"],
         default: "`memory`",
         doc: "Only the in-memory cache exists (`memory`; go-auth's `go-cache` is accepted as the same). `redis` is refused.",
         secret: false,
@@ -131,7 +131,7 @@ pub mod spec {
     pub const RESET: OptSpec = OptSpec {
         name: "cache_reset",
         auth_plug: &[],
-        go_auth: &[],
+        go_auth: &["cache_reset"],
         default: "`false`",
         doc: "Accepted for go-auth configs; the in-memory cache always starts empty.",
         secret: false,

@@ -32,9 +32,9 @@ pub enum Dialect {
 pub struct OptSpec {
     /// mosq-auth's name (without the `auth_opt_` prefix).
     pub name: &'static str,
-    /// auth-plug's names for it, if different from ours.
+    /// The names auth-plug accepts for it (empty: auth-plug has no such option).
     pub auth_plug: &'static [&'static str],
-    /// go-auth's names for it, if different from ours.
+    /// The names go-auth accepts for it (empty: go-auth has no such option).
     pub go_auth: &'static [&'static str],
     /// The default, as shown in the README.
     pub default: &'static str,
@@ -45,11 +45,25 @@ pub struct OptSpec {
 }
 
 impl OptSpec {
-    /// Every name this option is accepted under, with the dialect of each.
+    /// Every name this option is accepted under, each once, with its dialect: a name that only
+    /// auth-plug (or only go-auth) uses has that dialect; ours and shared names are [`Dialect::Ours`].
     pub fn names(&self) -> impl Iterator<Item = (&'static str, Dialect)> + '_ {
-        std::iter::once((self.name, Dialect::Ours))
-            .chain(self.auth_plug.iter().map(|n| (*n, Dialect::AuthPlug)))
-            .chain(self.go_auth.iter().map(|n| (*n, Dialect::GoAuth)))
+        let dialect = move |n: &str| match (self.auth_plug.contains(&n), self.go_auth.contains(&n)) {
+            (true, false) if n != self.name => Dialect::AuthPlug,
+            (false, true) if n != self.name => Dialect::GoAuth,
+            _ => Dialect::Ours,
+        };
+        let all = std::iter::once(self.name).chain(self.auth_plug.iter().copied()).chain(self.go_auth.iter().copied());
+        let mut seen: Vec<&'static str> = Vec::new();
+        all.filter(move |n| {
+            if seen.contains(n) {
+                false
+            } else {
+                seen.push(n);
+                true
+            }
+        })
+        .map(move |n| (n, dialect(n)))
     }
 }
 
@@ -60,8 +74,8 @@ pub mod spec {
     /// `backends`
     pub const BACKENDS: OptSpec = OptSpec {
         name: "backends",
-        auth_plug: &[],
-        go_auth: &[],
+        auth_plug: &["backends"],
+        go_auth: &["backends"],
         default: "(required)",
         doc: "Comma-separated backends in the order they are asked: `files`, `http`.",
         secret: false,
@@ -69,7 +83,7 @@ pub mod spec {
     /// `superusers`
     pub const SUPERUSERS: OptSpec = OptSpec {
         name: "superusers",
-        auth_plug: &[],
+        auth_plug: &["superusers"],
         go_auth: &[],
         default: "(none)",
         doc: "Comma-separated glob patterns (`*`, `?`, `[...]`) of usernames that pass every ACL check.",
@@ -78,7 +92,7 @@ pub mod spec {
     /// `anonusername`
     pub const ANONUSERNAME: OptSpec = OptSpec {
         name: "anonusername",
-        auth_plug: &[],
+        auth_plug: &["anonusername"],
         go_auth: &[],
         default: "`anonymous`",
         doc:
@@ -89,7 +103,7 @@ pub mod spec {
     pub const LOG_LEVEL: OptSpec = OptSpec {
         name: "log_level",
         auth_plug: &[],
-        go_auth: &[],
+        go_auth: &["log_level"],
         default: "`notice`",
         doc: "Most detailed plugin log level written to the broker log: `error`, `warning`, `notice`, `info`, `debug`.",
         secret: false,
@@ -97,7 +111,7 @@ pub mod spec {
     /// `log_quiet`
     pub const LOG_QUIET: OptSpec = OptSpec {
         name: "log_quiet",
-        auth_plug: &[],
+        auth_plug: &["log_quiet"],
         go_auth: &[],
         default: "`false`",
         doc: "auth-plug's switch: `true` is the same as `log_level warning`.",
@@ -107,7 +121,7 @@ pub mod spec {
     pub const LOG_DEST: OptSpec = OptSpec {
         name: "log_dest",
         auth_plug: &[],
-        go_auth: &["log_file"],
+        go_auth: &["log_dest", "log_file"],
         default: "(broker log)",
         doc: "Accepted for go-auth configs and ignored: lines always go to the broker's log (`log_dest` in mosquitto.conf).",
         secret: false,
@@ -116,7 +130,7 @@ pub mod spec {
     pub const DISABLE_SUPERUSER: OptSpec = OptSpec {
         name: "disable_superuser",
         auth_plug: &[],
-        go_auth: &[],
+        go_auth: &["disable_superuser"],
         default: "`false`",
         doc: "`true`: never ask backends whether a user is a superuser (the `superusers` globs still apply).",
         secret: false,
@@ -163,7 +177,7 @@ pub fn options_markdown() -> String {
     );
     let names = |list: &[&str]| {
         if list.is_empty() {
-            "same".to_string()
+            "—".to_string()
         } else {
             list.iter()
                 .map(|n| format!("`{n}`"))
@@ -717,9 +731,18 @@ mod tests {
         let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
             .expect("README.md");
         let table = options_markdown();
+        if std::env::var_os("MOSQ_AUTH_UPDATE_README").is_some() {
+            let (start, end) = ("<!-- options:start -->\n", "<!-- options:end -->");
+            let (Some(a), Some(b)) = (readme.find(start), readme.find(end)) else {
+                panic!("README.md lacks the {start} / {end} markers");
+            };
+            let updated = format!("{}{start}{table}{}", &readme[..a], &readme[b..]);
+            std::fs::write(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"), updated).expect("write README.md");
+            return;
+        }
         if !readme.contains(&table) {
             panic!(
-                "README.md's option table differs from the option specs in the code. Replace the table with:\n\n{table}"
+                "README.md's option table differs from the option specs in the code: run `MOSQ_AUTH_UPDATE_README=1 cargo test --lib readme` to regenerate it. Expected:\n\n{table}"
             );
         }
     }

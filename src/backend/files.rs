@@ -37,7 +37,7 @@ pub mod spec {
     /// `password_file`
     pub const PASSWORD_FILE: OptSpec = OptSpec {
         name: "password_file",
-        auth_plug: &[],
+        auth_plug: &["password_file"],
         go_auth: &["files_password_path", "password_path"],
         default: "(none)",
         doc: "Password file, `user:hash` per line: mosquitto_passwd `$6$`/`$7$`, auth-plug and go-auth `PBKDF2$...`, `$pbkdf2-sha512$`, bcrypt, argon2id.",
@@ -46,7 +46,7 @@ pub mod spec {
     /// `acl_file`
     pub const ACL_FILE: OptSpec = OptSpec {
         name: "acl_file",
-        auth_plug: &[],
+        auth_plug: &["acl_file"],
         go_auth: &["files_acl_path", "acl_path"],
         default: "(none: all topics allowed to the file's users)",
         doc: "ACL file in mosquitto's format (`user`, `topic [read|write|readwrite|deny]`, `pattern` with `%u`/`%c`).",
@@ -65,7 +65,7 @@ pub mod spec {
     pub const SALT_ENCODING: OptSpec = OptSpec {
         name: "hasher_salt_encoding",
         auth_plug: &[],
-        go_auth: &[],
+        go_auth: &["hasher_salt_encoding"],
         default: "(either)",
         doc: "Salt of `PBKDF2$...` hashes: `utf-8` (auth-plug: the salt text itself) or `base64` (go-auth: decoded). Unset: either is accepted.",
         secret: false,
