@@ -1,44 +1,792 @@
-//! Password hash formats. (Scaffold: the implementation replaces these bodies.)
+//! Password hash formats: parsing at load time, constant-time verification, generation.
+//!
+//! A password file line holds one hash string. [`PasswordHash::parse`] decodes and validates it
+//! completely (base64, parameters, limits), so that [`PasswordHash::verify`] only derives bytes
+//! from the candidate password and compares them with [`subtle::ConstantTimeEq`]. `verify`
+//! never panics and never parses.
+//!
+//! Accepted formats:
+//!
+//! | prefix | origin | derivation |
+//! |---|---|---|
+//! | `$6$<salt>$<digest>` | mosquitto <= 1.6 | SHA-512(password ‖ salt), salt base64-decoded, 64-byte digest |
+//! | `$7$<iter>$<salt>$<key>` | mosquitto 2.x | PBKDF2-HMAC-SHA512, salt base64-decoded (12 bytes in 2.0, 64 in 2.1) |
+//! | `PBKDF2$<alg>$<iter>$<salt>$<key>` | auth-plug / go-auth | PBKDF2-HMAC-`alg` (sha1, sha256, sha512); salt as text or decoded, see [`SaltEncoding`] |
+//! | `$pbkdf2-sha512$i=<iter>,l=<len>$<salt>$<key>` | go-auth (PHC-like) | PBKDF2-HMAC-SHA512, unpadded base64 |
+//! | `$2a$`, `$2b$`, `$2y$` | bcrypt | bcrypt, 72-byte limit (see [`PasswordHash::verify`]) |
+//! | `$argon2id$`, `$argon2i$`, `$argon2d$` | PHC string | Argon2 (go-auth, mosquitto 2.1) |
+//!
+//! Base64 fields use the standard alphabet; padding is optional and non-zero trailing bits are
+//! tolerated (as OpenSSL and Go's default decoder do). Derived keys are kept in
+//! [`zeroize::Zeroizing`] buffers and never shown by `Debug`; error messages never contain any
+//! part of the hash string.
+//!
+//! To keep a hostile or mistaken password file from stalling the broker thread, parameters are
+//! bounded at parse time: at most [`MAX_PBKDF2_ITERATIONS`] PBKDF2 iterations, bcrypt cost at
+//! most [`MAX_BCRYPT_COST`], Argon2 memory at most [`MAX_ARGON2_MEMORY_KIB`] KiB.
 
 use std::fmt;
+use std::str::FromStr;
+
+use argon2::{Algorithm as Argon2Algorithm, Argon2, Params as Argon2Params, Version};
+use base64::alphabet;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+use base64::Engine as _;
+use sha2::{Digest, Sha256, Sha512};
+use subtle::ConstantTimeEq;
+use zeroize::Zeroizing;
+
+/// Largest accepted PBKDF2 iteration count (checked at parse time).
+pub const MAX_PBKDF2_ITERATIONS: u32 = 10_000_000;
+/// Largest accepted bcrypt cost (2^20 rounds, about a minute per check).
+pub const MAX_BCRYPT_COST: u32 = 20;
+/// Largest accepted Argon2 memory cost in KiB (1 GiB).
+pub const MAX_ARGON2_MEMORY_KIB: u32 = 1024 * 1024;
+/// Largest accepted Argon2 time cost (passes over memory).
+pub const MAX_ARGON2_TIME_COST: u32 = 1_000;
+/// Largest accepted Argon2 work, memory (KiB) times passes: four passes over 1 GiB.
+const MAX_ARGON2_WORK: u64 = 4 * 1024 * 1024;
+/// Shortest accepted PBKDF2 key / digest, in bytes. Shorter keys would make random guesses
+/// realistic; no known tool writes fewer than 24 bytes.
+const MIN_KEY_LEN: usize = 16;
+/// Longest accepted PBKDF2 key in bytes (PBKDF2 work grows with the number of output blocks).
+const MAX_KEY_LEN: usize = 256;
+/// Longest accepted salt in bytes.
+const MAX_SALT_LEN: usize = 1024;
+/// Longest accepted hash string.
+const MAX_HASH_STR_LEN: usize = 4096;
+
+const UNKNOWN_FORMAT: &str = "unknown hash format (expected $6$, $7$, PBKDF2$..., \
+     $pbkdf2-sha512$..., $2a$/$2b$/$2y$ bcrypt or $argon2id$)";
+
+/// Standard alphabet, padding optional, trailing bits tolerated.
+const B64_STD: GeneralPurpose = GeneralPurpose::new(
+    &alphabet::STANDARD,
+    GeneralPurposeConfig::new()
+        .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+        .with_decode_allow_trailing_bits(true),
+);
+
+/// Standard alphabet, always padded output (mosquitto, auth-plug and go-auth `PBKDF2$` write this).
+const B64_STD_PAD: GeneralPurpose = base64::engine::general_purpose::STANDARD;
+
+/// Standard alphabet without padding (PHC strings).
+const B64_STD_NOPAD: GeneralPurpose = base64::engine::general_purpose::STANDARD_NO_PAD;
+
+/// bcrypt's own alphabet (`./A-Za-z0-9`), no padding; trailing bits ignored like OpenBSD does.
+const B64_BCRYPT: GeneralPurpose = GeneralPurpose::new(
+    &alphabet::BCRYPT,
+    GeneralPurposeConfig::new()
+        .with_encode_padding(false)
+        .with_decode_padding_mode(DecodePaddingMode::RequireNone)
+        .with_decode_allow_trailing_bits(true),
+);
 
 /// How the salt of a `PBKDF2$...` string is fed to PBKDF2.
+///
+/// auth-plug writes a base64 *text* salt and hashes with the text bytes; go-auth (by default,
+/// `hasher_salt_encoding base64`) writes base64 and hashes with the decoded bytes. The two
+/// strings look the same, so the plugin has to be told, or try both.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum SaltEncoding {
-    /// Try the salt as text first (auth-plug), then base64-decoded (go-auth).
+    /// Try the salt as text first (auth-plug), then base64-decoded (go-auth). A failed check
+    /// costs two PBKDF2 runs instead of one. A salt that is not valid base64 is used as text only.
     #[default]
     Auto,
     /// The salt field is base64 and its decoded bytes are the salt (go-auth's default).
+    /// A salt that is not valid base64 is a parse error.
     Base64,
-    /// The salt field's text bytes are the salt (auth-plug's default).
+    /// The salt field's text bytes are the salt (auth-plug's default, go-auth's `utf-8`).
     Utf8,
 }
 
-/// A hash string that could not be parsed. Never contains the hash itself.
+/// A hash string that could not be parsed (or a hash that could not be generated).
+/// The message describes what is wrong and never contains the hash itself.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
 pub struct HashError(pub String);
 
-/// A parsed password hash.
+impl HashError {
+    fn new(msg: impl Into<String>) -> HashError {
+        HashError(msg.into())
+    }
+}
+
+/// The HMAC hash function of a PBKDF2 variant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Prf {
+    Sha1,
+    Sha256,
+    Sha512,
+}
+
+impl Prf {
+    fn parse(name: &str) -> Result<Prf, HashError> {
+        match name {
+            "sha1" => Ok(Prf::Sha1),
+            "sha256" => Ok(Prf::Sha256),
+            "sha512" => Ok(Prf::Sha512),
+            _ => Err(HashError::new(
+                "unsupported PBKDF2 digest (expected sha1, sha256 or sha512)",
+            )),
+        }
+    }
+
+    fn output_len(self) -> usize {
+        match self {
+            Prf::Sha1 => 20,
+            Prf::Sha256 => 32,
+            Prf::Sha512 => 64,
+        }
+    }
+
+    fn derive(self, password: &[u8], salt: &[u8], iterations: u32, out: &mut [u8]) {
+        match self {
+            Prf::Sha1 => pbkdf2::pbkdf2_hmac::<sha1::Sha1>(password, salt, iterations, out),
+            Prf::Sha256 => pbkdf2::pbkdf2_hmac::<Sha256>(password, salt, iterations, out),
+            Prf::Sha512 => pbkdf2::pbkdf2_hmac::<Sha512>(password, salt, iterations, out),
+        }
+    }
+}
+
+/// Which PBKDF2 string format a hash came from (only used for [`PasswordHash::scheme`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Pbkdf2Kind {
+    /// `$7$`
+    Mosquitto,
+    /// `PBKDF2$`, salt used as text only.
+    AuthPlug,
+    /// `PBKDF2$`, salt decoded only.
+    GoAuth,
+    /// `PBKDF2$`, both candidates.
+    Either,
+    /// `$pbkdf2-sha512$`
+    GoAuthPhc,
+}
+
+#[derive(Clone)]
+enum Inner {
+    /// mosquitto `$6$`: SHA-512(password || salt).
+    Sha512Salted {
+        salt: Vec<u8>,
+        digest: Zeroizing<Vec<u8>>,
+    },
+    /// Every PBKDF2 format. `salts` holds one or two candidates (text first).
+    Pbkdf2 {
+        kind: Pbkdf2Kind,
+        prf: Prf,
+        iterations: u32,
+        salts: Vec<Vec<u8>>,
+        key: Zeroizing<Vec<u8>>,
+    },
+    /// bcrypt `$2a$` / `$2b$` / `$2y$`.
+    Bcrypt {
+        cost: u32,
+        salt: [u8; 16],
+        hash: Zeroizing<Vec<u8>>,
+    },
+    /// Argon2 PHC string.
+    Argon2 {
+        algorithm: Argon2Algorithm,
+        version: Version,
+        params: Argon2Params,
+        salt: Vec<u8>,
+        hash: Zeroizing<Vec<u8>>,
+    },
+}
+
+/// A parsed, validated password hash, ready for [`verify`](PasswordHash::verify).
+///
+/// `Debug` shows only the scheme name, never the salt or key.
 #[derive(Clone)]
 pub struct PasswordHash {
-    _private: (),
+    inner: Inner,
 }
 
 impl fmt::Debug for PasswordHash {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("PasswordHash(<redacted>)")
+        write!(f, "PasswordHash({}, <redacted>)", self.scheme())
     }
 }
 
 impl PasswordHash {
     /// Parses one hash string from a password file.
-    pub fn parse(_s: &str, _salt: SaltEncoding) -> Result<PasswordHash, HashError> {
-        Err(HashError("not implemented".into()))
+    ///
+    /// Everything is decoded and checked here: base64 fields, iteration counts and costs
+    /// (including the DoS limits of this module), key lengths. `salt` only matters for
+    /// `PBKDF2$...` strings (and, with [`SaltEncoding::Utf8`], for go-auth's
+    /// `$pbkdf2-sha512$` strings, whose salt go-auth then also uses as text).
+    pub fn parse(s: &str, salt: SaltEncoding) -> Result<PasswordHash, HashError> {
+        if s.len() > MAX_HASH_STR_LEN {
+            return Err(HashError::new("hash string too long"));
+        }
+        let inner = if let Some(rest) = s.strip_prefix("$6$") {
+            parse_mosquitto6(rest)?
+        } else if let Some(rest) = s.strip_prefix("$7$") {
+            parse_mosquitto7(rest)?
+        } else if let Some(rest) = s.strip_prefix("PBKDF2$") {
+            parse_pbkdf2_text(rest, salt)?
+        } else if let Some(rest) = s.strip_prefix("$pbkdf2-sha512$") {
+            parse_pbkdf2_phc(rest, salt)?
+        } else if s.starts_with("$2a$") || s.starts_with("$2b$") || s.starts_with("$2y$") {
+            parse_bcrypt(&s[4..])?
+        } else if s.starts_with("$argon2") {
+            parse_argon2(s)?
+        } else {
+            return Err(HashError::new(UNKNOWN_FORMAT));
+        };
+        Ok(PasswordHash { inner })
     }
 
-    /// Returns true if and only if `password` matches, compared in constant time.
-    pub fn verify(&self, _password: &[u8]) -> bool {
-        false
+    /// Returns true if and only if `password` matches, comparing derived bytes in constant time.
+    ///
+    /// The password is any byte string (MQTT passwords are binary). Notes per format:
+    /// - `PBKDF2$` with [`SaltEncoding::Auto`] may run PBKDF2 twice (text salt, then decoded).
+    /// - bcrypt only looks at the first 72 bytes of `password || NUL`, as every bcrypt does; a
+    ///   longer password matches if its first 72 bytes do. A NUL byte inside the password is
+    ///   treated as data, like Go's `x/crypto/bcrypt` (go-auth) and the `bcrypt` crate do, and
+    ///   not as the end of the password as C `crypt()` would: so a hash made from `abc` never
+    ///   accepts `abc\0xyz`, which is the safe direction.
+    /// - Argon2 allocates the hash's memory cost for the duration of the call.
+    pub fn verify(&self, password: &[u8]) -> bool {
+        match &self.inner {
+            Inner::Sha512Salted { salt, digest } => {
+                let mut h = Sha512::new();
+                h.update(password);
+                h.update(salt);
+                let out = Zeroizing::new(h.finalize().to_vec());
+                bool::from(out.as_slice().ct_eq(digest.as_slice()))
+            }
+            Inner::Pbkdf2 {
+                prf,
+                iterations,
+                salts,
+                key,
+                ..
+            } => {
+                let mut out = Zeroizing::new(vec![0u8; key.len()]);
+                for salt in salts {
+                    prf.derive(password, salt, *iterations, &mut out);
+                    if bool::from(out.as_slice().ct_eq(key.as_slice())) {
+                        return true;
+                    }
+                }
+                false
+            }
+            Inner::Bcrypt { cost, salt, hash } => {
+                let mut input = Zeroizing::new(Vec::with_capacity(password.len().min(72) + 1));
+                input.extend_from_slice(&password[..password.len().min(72)]);
+                input.push(0);
+                input.truncate(72);
+                // `input` is 1..=72 bytes and `cost` is 4..=20, the preconditions of `bcrypt`.
+                let out = Zeroizing::new(bcrypt::bcrypt(*cost, *salt, &input));
+                bool::from(out[..23].ct_eq(hash.as_slice()))
+            }
+            Inner::Argon2 {
+                algorithm,
+                version,
+                params,
+                salt,
+                hash,
+            } => {
+                let argon = Argon2::new(*algorithm, *version, params.clone());
+                let mut out = Zeroizing::new(vec![0u8; hash.len()]);
+                match argon.hash_password_into(password, salt, &mut out) {
+                    Ok(()) => bool::from(out.as_slice().ct_eq(hash.as_slice())),
+                    Err(_) => false,
+                }
+            }
+        }
+    }
+
+    /// A short name of the hash scheme, for logs and statistics.
+    ///
+    /// One of `sha512-$6$`, `pbkdf2-sha512-$7$`, `pbkdf2-auth-plug`, `pbkdf2-go-auth`,
+    /// `pbkdf2-auth-plug-or-go-auth` (a `PBKDF2$` string under [`SaltEncoding::Auto`] whose salt
+    /// is valid base64), `pbkdf2-sha512-phc`, `bcrypt`, `argon2id`, `argon2i`, `argon2d`.
+    pub fn scheme(&self) -> &'static str {
+        match &self.inner {
+            Inner::Sha512Salted { .. } => "sha512-$6$",
+            Inner::Pbkdf2 { kind, .. } => match kind {
+                Pbkdf2Kind::Mosquitto => "pbkdf2-sha512-$7$",
+                Pbkdf2Kind::AuthPlug => "pbkdf2-auth-plug",
+                Pbkdf2Kind::GoAuth => "pbkdf2-go-auth",
+                Pbkdf2Kind::Either => "pbkdf2-auth-plug-or-go-auth",
+                Pbkdf2Kind::GoAuthPhc => "pbkdf2-sha512-phc",
+            },
+            Inner::Bcrypt { .. } => "bcrypt",
+            Inner::Argon2 { algorithm, .. } => match algorithm {
+                Argon2Algorithm::Argon2id => "argon2id",
+                Argon2Algorithm::Argon2i => "argon2i",
+                Argon2Algorithm::Argon2d => "argon2d",
+            },
+        }
+    }
+}
+
+/// Splits `s` on `$` into exactly `N` non-empty fields.
+fn fields<'a, const N: usize>(s: &'a str, what: &str) -> Result<[&'a str; N], HashError> {
+    let mut out = [""; N];
+    let mut it = s.split('$');
+    for slot in out.iter_mut() {
+        match it.next() {
+            Some(f) if !f.is_empty() => *slot = f,
+            Some(_) => return Err(HashError(format!("empty field in {what} hash"))),
+            None => return Err(HashError(format!("truncated {what} hash"))),
+        }
+    }
+    if it.next().is_some() {
+        return Err(HashError(format!("too many fields in {what} hash")));
+    }
+    Ok(out)
+}
+
+fn decode(engine: &GeneralPurpose, field: &str, what: &str) -> Result<Vec<u8>, HashError> {
+    engine
+        .decode(field)
+        .map_err(|_| HashError(format!("bad base64 in {what}")))
+}
+
+fn parse_iterations(field: &str) -> Result<u32, HashError> {
+    if field.is_empty() || !field.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(HashError::new("iteration count is not a decimal number"));
+    }
+    let n: u32 = field
+        .parse()
+        .map_err(|_| HashError::new("iteration count too large"))?;
+    check_iterations(n)?;
+    Ok(n)
+}
+
+fn check_iterations(n: u32) -> Result<(), HashError> {
+    if n == 0 {
+        return Err(HashError::new("iteration count 0"));
+    }
+    if n > MAX_PBKDF2_ITERATIONS {
+        return Err(HashError(format!(
+            "iteration count too large (limit {MAX_PBKDF2_ITERATIONS})"
+        )));
+    }
+    Ok(())
+}
+
+fn check_salt(salt: &[u8]) -> Result<(), HashError> {
+    if salt.is_empty() {
+        return Err(HashError::new("empty salt"));
+    }
+    if salt.len() > MAX_SALT_LEN {
+        return Err(HashError(format!("salt longer than {MAX_SALT_LEN} bytes")));
+    }
+    Ok(())
+}
+
+fn check_key(key: &[u8], prf: Prf, iterations: u32) -> Result<(), HashError> {
+    if key.len() < MIN_KEY_LEN {
+        return Err(HashError(format!("key shorter than {MIN_KEY_LEN} bytes")));
+    }
+    if key.len() > MAX_KEY_LEN {
+        return Err(HashError(format!("key longer than {MAX_KEY_LEN} bytes")));
+    }
+    // PBKDF2 runs the iterations once per output block.
+    let blocks = key.len().div_ceil(prf.output_len()) as u64;
+    if blocks * u64::from(iterations) > u64::from(MAX_PBKDF2_ITERATIONS) {
+        return Err(HashError(format!(
+            "iteration count times key blocks too large (limit {MAX_PBKDF2_ITERATIONS})"
+        )));
+    }
+    Ok(())
+}
+
+fn parse_mosquitto6(rest: &str) -> Result<Inner, HashError> {
+    let [salt, digest] = fields::<2>(rest, "$6$")?;
+    let salt = decode(&B64_STD, salt, "salt")?;
+    check_salt(&salt)?;
+    let digest = Zeroizing::new(decode(&B64_STD, digest, "digest")?);
+    if digest.len() != 64 {
+        return Err(HashError::new("$6$ digest must be 64 bytes"));
+    }
+    Ok(Inner::Sha512Salted { salt, digest })
+}
+
+fn parse_mosquitto7(rest: &str) -> Result<Inner, HashError> {
+    let [iterations, salt, key] = fields::<3>(rest, "$7$")?;
+    let iterations = parse_iterations(iterations)?;
+    let salt = decode(&B64_STD, salt, "salt")?;
+    check_salt(&salt)?;
+    let key = Zeroizing::new(decode(&B64_STD, key, "key")?);
+    check_key(&key, Prf::Sha512, iterations)?;
+    Ok(Inner::Pbkdf2 {
+        kind: Pbkdf2Kind::Mosquitto,
+        prf: Prf::Sha512,
+        iterations,
+        salts: vec![salt],
+        key,
+    })
+}
+
+fn parse_pbkdf2_text(rest: &str, encoding: SaltEncoding) -> Result<Inner, HashError> {
+    let [prf, iterations, salt_field, key] = fields::<4>(rest, "PBKDF2")?;
+    let prf = Prf::parse(prf)?;
+    let iterations = parse_iterations(iterations)?;
+    let text = salt_field.as_bytes().to_vec();
+    let (kind, salts) = match encoding {
+        SaltEncoding::Utf8 => (Pbkdf2Kind::AuthPlug, vec![text]),
+        SaltEncoding::Base64 => (
+            Pbkdf2Kind::GoAuth,
+            vec![decode(&B64_STD, salt_field, "salt")?],
+        ),
+        SaltEncoding::Auto => match B64_STD.decode(salt_field) {
+            Ok(decoded) if !decoded.is_empty() => (Pbkdf2Kind::Either, vec![text, decoded]),
+            _ => (Pbkdf2Kind::AuthPlug, vec![text]),
+        },
+    };
+    for salt in &salts {
+        check_salt(salt)?;
+    }
+    let key = Zeroizing::new(decode(&B64_STD, key, "key")?);
+    check_key(&key, prf, iterations)?;
+    Ok(Inner::Pbkdf2 {
+        kind,
+        prf,
+        iterations,
+        salts,
+        key,
+    })
+}
+
+/// Decodes unpadded standard base64, also accepting passlib's "adapted" variant that writes
+/// `.` instead of `+` (the two are never mixed in one field).
+fn decode_phc_b64(field: &str, what: &str) -> Result<Vec<u8>, HashError> {
+    if field.contains('.') {
+        if field.contains('+') {
+            return Err(HashError(format!("bad base64 in {what}")));
+        }
+        decode(&B64_STD, &field.replace('.', "+"), what)
+    } else {
+        decode(&B64_STD, field, what)
+    }
+}
+
+fn parse_pbkdf2_phc(rest: &str, encoding: SaltEncoding) -> Result<Inner, HashError> {
+    let [params, salt_field, key] = fields::<3>(rest, "$pbkdf2-sha512$")?;
+    let mut iterations = None;
+    let mut key_len = None;
+    for param in params.split(',') {
+        let (name, value) = param
+            .split_once('=')
+            .ok_or_else(|| HashError::new("bad $pbkdf2-sha512$ parameter (expected i=..,l=..)"))?;
+        let slot = match name {
+            "i" => &mut iterations,
+            "l" => &mut key_len,
+            _ => {
+                return Err(HashError::new(
+                    "unknown $pbkdf2-sha512$ parameter (expected i and l)",
+                ))
+            }
+        };
+        if slot.is_some() {
+            return Err(HashError::new("duplicate $pbkdf2-sha512$ parameter"));
+        }
+        *slot = Some(value);
+    }
+    let iterations = parse_iterations(
+        iterations
+            .ok_or_else(|| HashError::new("missing iteration count i= in $pbkdf2-sha512$"))?,
+    )?;
+    let key_len = key_len
+        .ok_or_else(|| HashError::new("missing key length l= in $pbkdf2-sha512$"))?
+        .parse::<usize>()
+        .map_err(|_| HashError::new("key length l= is not a number"))?;
+    let salt = match encoding {
+        SaltEncoding::Utf8 => salt_field.as_bytes().to_vec(),
+        SaltEncoding::Auto | SaltEncoding::Base64 => decode_phc_b64(salt_field, "salt")?,
+    };
+    check_salt(&salt)?;
+    let key = Zeroizing::new(decode_phc_b64(key, "key")?);
+    if key.len() != key_len {
+        return Err(HashError::new(
+            "key length l= does not match the decoded key length",
+        ));
+    }
+    check_key(&key, Prf::Sha512, iterations)?;
+    Ok(Inner::Pbkdf2 {
+        kind: Pbkdf2Kind::GoAuthPhc,
+        prf: Prf::Sha512,
+        iterations,
+        salts: vec![salt],
+        key,
+    })
+}
+
+/// Parses what follows `$2a$`/`$2b$`/`$2y$`: `NN$` + 22 salt chars + 31 hash chars.
+fn parse_bcrypt(rest: &str) -> Result<Inner, HashError> {
+    let [cost, body] = fields::<2>(rest, "bcrypt")?;
+    if cost.len() != 2 || !cost.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(HashError::new("bcrypt cost must be two digits"));
+    }
+    let cost: u32 = cost
+        .parse()
+        .map_err(|_| HashError::new("bcrypt cost must be two digits"))?;
+    if cost < 4 {
+        return Err(HashError::new("bcrypt cost below 4"));
+    }
+    if cost > MAX_BCRYPT_COST {
+        return Err(HashError(format!(
+            "bcrypt cost too large (limit {MAX_BCRYPT_COST})"
+        )));
+    }
+    if body.len() != 53 || !body.is_ascii() {
+        return Err(HashError::new("bcrypt salt and hash must be 53 characters"));
+    }
+    let salt = decode(&B64_BCRYPT, &body[..22], "bcrypt salt")?;
+    let salt: [u8; 16] = salt
+        .try_into()
+        .map_err(|_| HashError::new("bad base64 in bcrypt salt"))?;
+    let hash = Zeroizing::new(decode(&B64_BCRYPT, &body[22..], "bcrypt hash")?);
+    if hash.len() != 23 {
+        return Err(HashError::new("bad base64 in bcrypt hash"));
+    }
+    Ok(Inner::Bcrypt { cost, salt, hash })
+}
+
+fn parse_argon2(s: &str) -> Result<Inner, HashError> {
+    use argon2::password_hash::PasswordHash as Phc;
+
+    let phc = Phc::new(s).map_err(|e| HashError(format!("bad argon2 hash: {e}")))?;
+    let algorithm = Argon2Algorithm::try_from(phc.algorithm).map_err(|_| {
+        HashError::new("unknown argon2 variant (expected argon2id, argon2i or argon2d)")
+    })?;
+    // Like the reference implementation, a missing `v=` means version 0x10.
+    let version = match phc.version {
+        None => Version::V0x10,
+        Some(v) => Version::try_from(v)
+            .map_err(|_| HashError::new("unknown argon2 version (expected v=16 or v=19)"))?,
+    };
+    let salt = phc
+        .salt
+        .ok_or_else(|| HashError::new("truncated argon2 hash (no salt)"))?;
+    let mut salt_buf = [0u8; 64];
+    let salt = salt
+        .decode_b64(&mut salt_buf)
+        .map_err(|_| HashError::new("bad base64 in salt"))?
+        .to_vec();
+    if salt.len() < argon2::MIN_SALT_LEN {
+        return Err(HashError(format!(
+            "argon2 salt shorter than {} bytes",
+            argon2::MIN_SALT_LEN
+        )));
+    }
+    let hash = phc
+        .hash
+        .ok_or_else(|| HashError::new("truncated argon2 hash (no hash)"))?;
+    let hash = Zeroizing::new(hash.as_bytes().to_vec());
+    if hash.len() < MIN_KEY_LEN {
+        return Err(HashError(format!(
+            "argon2 hash shorter than {MIN_KEY_LEN} bytes"
+        )));
+    }
+    let params = Argon2Params::try_from(&phc)
+        .map_err(|e| HashError(format!("bad argon2 parameters: {e}")))?;
+    if params.m_cost() > MAX_ARGON2_MEMORY_KIB {
+        return Err(HashError(format!(
+            "argon2 memory cost too large (limit {MAX_ARGON2_MEMORY_KIB} KiB)"
+        )));
+    }
+    if params.t_cost() > MAX_ARGON2_TIME_COST
+        || u64::from(params.m_cost()) * u64::from(params.t_cost()) > MAX_ARGON2_WORK
+    {
+        return Err(HashError::new("argon2 time cost too large"));
+    }
+    if !params.keyid().is_empty() {
+        return Err(HashError::new("argon2 keyid (secret key) is not supported"));
+    }
+    Ok(Inner::Argon2 {
+        algorithm,
+        version,
+        params,
+        salt,
+        hash,
+    })
+}
+
+/// A hash scheme for [`hash_password`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Scheme {
+    /// mosquitto 2.0 `$7$`: PBKDF2-HMAC-SHA512, 101 iterations, 12-byte salt, 64-byte key,
+    /// exactly what `mosquitto_passwd` 2.0 writes (2.0 brokers reject 64-byte salts).
+    #[default]
+    Mosquitto7,
+    /// mosquitto 1.6 `$6$`: SHA-512(password ‖ salt), 12-byte salt. Weak; for old brokers only.
+    Mosquitto6,
+    /// auth-plug `PBKDF2$sha256$901$<salt>$<key>`: a 12-byte random salt written as 16
+    /// base64 characters that are used as text, 24-byte key (the defaults of auth-plug's `np`).
+    Pbkdf2AuthPlug,
+    /// go-auth `PBKDF2$sha512$100000$<salt>$<key>`: 16-byte salt stored as base64 and used
+    /// decoded, 64-byte key.
+    Pbkdf2GoAuth,
+    /// bcrypt `$2b$`, cost 10 (go-auth's default).
+    Bcrypt,
+    /// `$argon2id$v=19$m=4096,t=3,p=2$...`: 16-byte salt, 32-byte hash (go-auth's defaults).
+    Argon2id,
+}
+
+impl Scheme {
+    /// The canonical name accepted by [`FromStr`].
+    pub fn name(self) -> &'static str {
+        match self {
+            Scheme::Mosquitto7 => "7",
+            Scheme::Mosquitto6 => "6",
+            Scheme::Pbkdf2AuthPlug => "auth-plug",
+            Scheme::Pbkdf2GoAuth => "go-auth",
+            Scheme::Bcrypt => "bcrypt",
+            Scheme::Argon2id => "argon2id",
+        }
+    }
+}
+
+impl fmt::Display for Scheme {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Scheme {
+    type Err = HashError;
+
+    /// Accepts `7`, `mosquitto`, `$7$`, `6`, `$6$`, `auth-plug`, `pbkdf2`, `go-auth`, `bcrypt`
+    /// and `argon2id` (ASCII case-insensitive).
+    fn from_str(s: &str) -> Result<Scheme, HashError> {
+        match s.to_ascii_lowercase().as_str() {
+            "7" | "mosquitto" | "$7$" => Ok(Scheme::Mosquitto7),
+            "6" | "$6$" => Ok(Scheme::Mosquitto6),
+            "auth-plug" | "pbkdf2" => Ok(Scheme::Pbkdf2AuthPlug),
+            "go-auth" => Ok(Scheme::Pbkdf2GoAuth),
+            "bcrypt" => Ok(Scheme::Bcrypt),
+            "argon2id" => Ok(Scheme::Argon2id),
+            _ => Err(HashError::new(
+                "unknown hash scheme (expected 7, 6, auth-plug, go-auth, bcrypt or argon2id)",
+            )),
+        }
+    }
+}
+
+fn random_bytes<const N: usize>() -> Result<[u8; N], HashError> {
+    let mut buf = [0u8; N];
+    getrandom::getrandom(&mut buf)
+        .map_err(|e| HashError(format!("cannot get random bytes for the salt: {e}")))?;
+    Ok(buf)
+}
+
+/// Hashes `password` with `scheme`'s defaults and a fresh random salt.
+///
+/// The result parses with [`PasswordHash::parse`] (with [`SaltEncoding::Auto`], and with the
+/// scheme's own encoding) and verifies `password`. See [`hash_password_with`] for a fallible
+/// variant that can also set the work factor.
+///
+/// # Panics
+///
+/// Only if the operating system's random number generator fails (a salt is never made up).
+pub fn hash_password(scheme: Scheme, password: &[u8]) -> String {
+    match hash_password_with(scheme, password, None) {
+        Ok(s) => s,
+        Err(e) => panic!("hash_password: {e}"),
+    }
+}
+
+/// Like [`hash_password`], with an optional work factor instead of the default: PBKDF2
+/// iterations for `$7$`, auth-plug and go-auth, the cost for bcrypt, the time cost `t` for
+/// Argon2id. `$6$` has no work factor (`Some(_)` is an error). Values outside what
+/// [`PasswordHash::parse`] accepts are an error.
+pub fn hash_password_with(
+    scheme: Scheme,
+    password: &[u8],
+    work: Option<u32>,
+) -> Result<String, HashError> {
+    match scheme {
+        Scheme::Mosquitto6 => {
+            if work.is_some() {
+                return Err(HashError::new("$6$ has no iteration count"));
+            }
+            let salt = random_bytes::<12>()?;
+            let digest = Zeroizing::new(
+                Sha512::new()
+                    .chain_update(password)
+                    .chain_update(salt)
+                    .finalize()
+                    .to_vec(),
+            );
+            Ok(format!(
+                "$6${}${}",
+                B64_STD_PAD.encode(salt),
+                B64_STD_PAD.encode(digest.as_slice())
+            ))
+        }
+        Scheme::Mosquitto7 => {
+            let iterations = work.unwrap_or(101);
+            check_iterations(iterations)?;
+            let salt = random_bytes::<12>()?;
+            let mut key = Zeroizing::new([0u8; 64]);
+            Prf::Sha512.derive(password, &salt, iterations, key.as_mut_slice());
+            Ok(format!(
+                "$7${iterations}${}${}",
+                B64_STD_PAD.encode(salt),
+                B64_STD_PAD.encode(key.as_slice())
+            ))
+        }
+        Scheme::Pbkdf2AuthPlug => {
+            let iterations = work.unwrap_or(901);
+            check_iterations(iterations)?;
+            let salt = B64_STD_PAD.encode(random_bytes::<12>()?);
+            let mut key = Zeroizing::new([0u8; 24]);
+            Prf::Sha256.derive(password, salt.as_bytes(), iterations, key.as_mut_slice());
+            Ok(format!(
+                "PBKDF2$sha256${iterations}${salt}${}",
+                B64_STD_PAD.encode(key.as_slice())
+            ))
+        }
+        Scheme::Pbkdf2GoAuth => {
+            let iterations = work.unwrap_or(100_000);
+            check_iterations(iterations)?;
+            let salt = random_bytes::<16>()?;
+            let mut key = Zeroizing::new([0u8; 64]);
+            Prf::Sha512.derive(password, &salt, iterations, key.as_mut_slice());
+            Ok(format!(
+                "PBKDF2$sha512${iterations}${}${}",
+                B64_STD_PAD.encode(salt),
+                B64_STD_PAD.encode(key.as_slice())
+            ))
+        }
+        Scheme::Bcrypt => {
+            let cost = work.unwrap_or(10);
+            if !(4..=MAX_BCRYPT_COST).contains(&cost) {
+                return Err(HashError(format!(
+                    "bcrypt cost must be 4 to {MAX_BCRYPT_COST}"
+                )));
+            }
+            let salt = random_bytes::<16>()?;
+            bcrypt::hash_with_salt(password, cost, salt)
+                .map(|parts| parts.format_for_version(bcrypt::Version::TwoB))
+                .map_err(|_| HashError::new("bcrypt hashing failed"))
+        }
+        Scheme::Argon2id => {
+            let (m, t, p) = (4096, work.unwrap_or(3), 2);
+            if t == 0 || t > MAX_ARGON2_TIME_COST {
+                return Err(HashError(format!(
+                    "argon2 time cost must be 1 to {MAX_ARGON2_TIME_COST}"
+                )));
+            }
+            let params = Argon2Params::new(m, t, p, Some(32))
+                .map_err(|e| HashError(format!("bad argon2 parameters: {e}")))?;
+            let salt = random_bytes::<16>()?;
+            let mut out = Zeroizing::new([0u8; 32]);
+            Argon2::new(Argon2Algorithm::Argon2id, Version::V0x13, params)
+                .hash_password_into(password, &salt, out.as_mut_slice())
+                .map_err(|e| HashError(format!("argon2 hashing failed: {e}")))?;
+            Ok(format!(
+                "$argon2id$v=19$m={m},t={t},p={p}${}${}",
+                B64_STD_NOPAD.encode(salt),
+                B64_STD_NOPAD.encode(out.as_slice())
+            ))
+        }
     }
 }
