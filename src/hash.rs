@@ -10,7 +10,7 @@
 //! | prefix | origin | derivation |
 //! |---|---|---|
 //! | `$6$<salt>$<digest>` | mosquitto <= 1.6 | SHA-512(password ‖ salt), salt base64-decoded, 64-byte digest |
-//! | `$7$<iter>$<salt>$<key>` | mosquitto 2.x | PBKDF2-HMAC-SHA512, salt base64-decoded (12 bytes in 2.0, 64 in 2.1) |
+//! | `$7$<iter>$<salt>$<key>` | mosquitto 2.x | PBKDF2-HMAC-SHA512, salt base64-decoded (12 bytes in 2.0, 64 in 2.1), 64-byte key |
 //! | `PBKDF2$<alg>$<iter>$<salt>$<key>` | auth-plug / go-auth | PBKDF2-HMAC-`alg` (sha1, sha256, sha512); salt as text or decoded, see [`SaltEncoding`] |
 //! | `$pbkdf2-sha512$i=<iter>,l=<len>$<salt>$<key>` | go-auth (PHC-like) | PBKDF2-HMAC-SHA512, unpadded base64 |
 //! | `$2a$`, `$2b$`, `$2y$` | bcrypt | bcrypt, 72-byte limit (see [`PasswordHash::verify`]) |
@@ -242,11 +242,15 @@ impl PasswordHash {
     ///
     /// The password is any byte string (MQTT passwords are binary). Notes per format:
     /// - `PBKDF2$` with [`SaltEncoding::Auto`] may run PBKDF2 twice (text salt, then decoded).
+    /// - All PBKDF2 formats inherit a property of HMAC, shared by every implementation
+    ///   (OpenSSL, Python, Go): the password is the HMAC key, and keys are zero-padded, so
+    ///   `password` and `password` followed by NUL bytes give the same key and both match.
     /// - bcrypt only looks at the first 72 bytes of `password || NUL`, as every bcrypt does; a
-    ///   longer password matches if its first 72 bytes do. A NUL byte inside the password is
-    ///   treated as data, like Go's `x/crypto/bcrypt` (go-auth) and the `bcrypt` crate do, and
-    ///   not as the end of the password as C `crypt()` would: so a hash made from `abc` never
-    ///   accepts `abc\0xyz`, which is the safe direction.
+    ///   longer password matches if its first 72 bytes do. A password containing a NUL byte
+    ///   never matches: C `crypt()` would cut it at the NUL (so `abc\0xyz` would pass for
+    ///   `abc`), and treating NUL as data instead lets bcrypt's cyclic key schedule accept
+    ///   `abc\0abc` for `abc`. No C or Python tool can hash such a password anyway; only hashes
+    ///   that Go's `x/crypto/bcrypt` made from passwords with NUL bytes are given up.
     /// - Argon2 allocates the hash's memory cost for the duration of the call.
     pub fn verify(&self, password: &[u8]) -> bool {
         match &self.inner {
@@ -274,6 +278,9 @@ impl PasswordHash {
                 false
             }
             Inner::Bcrypt { cost, salt, hash } => {
+                if password.contains(&0) {
+                    return false;
+                }
                 let mut input = Zeroizing::new(Vec::with_capacity(password.len().min(72) + 1));
                 input.extend_from_slice(&password[..password.len().min(72)]);
                 input.push(0);
@@ -414,6 +421,10 @@ fn parse_mosquitto7(rest: &str) -> Result<Inner, HashError> {
     let salt = decode(&B64_STD, salt, "salt")?;
     check_salt(&salt)?;
     let key = Zeroizing::new(decode(&B64_STD, key, "key")?);
+    // The broker derives exactly 64 bytes and requires the stored key to have that length.
+    if key.len() != 64 {
+        return Err(HashError::new("$7$ key must be 64 bytes"));
+    }
     check_key(&key, Prf::Sha512, iterations)?;
     Ok(Inner::Pbkdf2 {
         kind: Pbkdf2Kind::Mosquitto,
@@ -685,7 +696,9 @@ fn random_bytes<const N: usize>() -> Result<[u8; N], HashError> {
 ///
 /// # Panics
 ///
-/// Only if the operating system's random number generator fails (a salt is never made up).
+/// If the operating system's random number generator fails (a salt is never made up), or for
+/// [`Scheme::Bcrypt`] if `password` contains a NUL byte (see [`PasswordHash::verify`]). Use
+/// [`hash_password_with`] to get an error instead.
 pub fn hash_password(scheme: Scheme, password: &[u8]) -> String {
     match hash_password_with(scheme, password, None) {
         Ok(s) => s,
@@ -696,7 +709,7 @@ pub fn hash_password(scheme: Scheme, password: &[u8]) -> String {
 /// Like [`hash_password`], with an optional work factor instead of the default: PBKDF2
 /// iterations for `$7$`, auth-plug and go-auth, the cost for bcrypt, the time cost `t` for
 /// Argon2id. `$6$` has no work factor (`Some(_)` is an error). Values outside what
-/// [`PasswordHash::parse`] accepts are an error.
+/// [`PasswordHash::parse`] accepts are an error, and so is a bcrypt password with a NUL byte.
 pub fn hash_password_with(
     scheme: Scheme,
     password: &[u8],
@@ -763,6 +776,9 @@ pub fn hash_password_with(
                     "bcrypt cost must be 4 to {MAX_BCRYPT_COST}"
                 )));
             }
+            if password.contains(&0) {
+                return Err(HashError::new("bcrypt passwords cannot contain NUL bytes"));
+            }
             let salt = random_bytes::<16>()?;
             bcrypt::hash_with_salt(password, cost, salt)
                 .map(|parts| parts.format_for_version(bcrypt::Version::TwoB))
@@ -790,3 +806,4 @@ pub fn hash_password_with(
         }
     }
 }
+
