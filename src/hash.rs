@@ -807,3 +807,510 @@ pub fn hash_password_with(
     }
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const AUTO: SaltEncoding = SaltEncoding::Auto;
+    const B64: SaltEncoding = SaltEncoding::Base64;
+    const UTF8: SaltEncoding = SaltEncoding::Utf8;
+
+    // mosquitto 1.6 `$6$` examples (Debian / mosquitto test data).
+    const M6_USER01: &str = "$6$Z5MQud/y0Ume9EPH$A8bplGBWKeYFpbDS91/NNGbX80aCaKAEDr7wOhdswPYvOsaiGh446+6IF5fag7EjV8GzirudJsQOV3ubA4sh1Q==";
+    const M6_USER02: &str = "$6$HSfbzGThVLJgc8jl$gCmkqg0+Q4qyVzwZCRf3Ynsjxc/MGtjHvMT6vY4CRVOLphp1my7jLLc9VZpVo1ga1TknYj3t26Pzcg+zsQpuFw==";
+    // Made with Debian's mosquitto_passwd 2.0.11:
+    //   mosquitto_passwd -c -b f alice 'correct horse'; mosquitto_passwd -b f bob 'p@ss:wörd'
+    //   mosquitto_passwd -b f carol x
+    //   mosquitto_passwd -H sha512 -b f dave dave-pass; mosquitto_passwd -H sha512 -b f erin 'ünïcode pass'
+    const M7_ALICE: &str = "$7$101$grYp4HSubeoPDruP$ubHy+8iIvU+SHfznxfU0u1hqZZrMw0C18+rUVazx9kf1gtCaRAUjqzeJi549muZ4iETMPYS/NY0w/hPUr4ccaw==";
+    const M7_BOB: &str = "$7$101$WuO45ti1NapUyfiH$MWgE9PUseqtZxo6nPWn5Vt7gC/wMQVbiPHil9Cca56bNv3eNbUnDp+fx85hRG5R3WXAWk0aC54P4pcImRrmeWA==";
+    const M7_CAROL: &str = "$7$101$0BCwypxsYJwOcR9d$zpwgAGD1QZUfRL4si4h3GcW8QBxCqo2FDZOlgABpghCXqKGtKMPpLN6Qbwm2YU4eSge8Xt2RfF+QlayMoMzSIw==";
+    const M6_DAVE: &str = "$6$RsIpQesEHB9dztPb$WbiBUpNF7DBgRFmIvNazIsRCtYLw/gFQUj0kRpVFnbxV/dBp/KWWjvxrVXgRPV6szrVRma+kPFoEL8WBUtU9Ng==";
+    const M6_ERIN: &str = "$6$GJVIjWNusLj0MEG0$SnKN7c+wTr6LEmBJmZb5pNd/DQKgc4pllAJGQkjNayGZ+vgagjyB+EHICMYixmzhdt0GMBBCkhRzo6/kwYcqBA==";
+    // mosquitto 2.1 style (64-byte salt, 1000 iterations), python3:
+    //   salt=bytes((i*7+3)&255 for i in range(64))
+    //   hashlib.pbkdf2_hmac("sha512", b"mosquitto-2.1", salt, 1000, 64), both base64-encoded
+    const M7_21: &str = "$7$1000$AwoRGB8mLTQ7QklQV15lbHN6gYiPlp2kq7K5wMfO1dzj6vH4/wYNFBsiKTA3PkVMU1phaG92fYSLkpmgp661vA==$GzDsUCcRl47G70r+jUMp5KcjjthU67KQh0jJct1vIC0HsrceLZXj44IqBlsyw2fWaLohQH7qUo6IpOdYsUpjVQ==";
+
+    // auth-plug (salt used as text), python3:
+    //   base64.b64encode(hashlib.pbkdf2_hmac(alg, pw, salt_text.encode(), iterations, keylen))
+    const AP_SHA256: &str = "PBKDF2$sha256$901$sYxFqJmT0k3yTHMP$dqSoC1DDVfYoWPlyeaowmkpiesMXBW86"; // "secret"
+    const AP_SHA1: &str = "PBKDF2$sha1$1000$QnTd9mM1j5c7u2zW$9TTGp8/9R/DZUAc0fvPu0qQR1W5g6bjY"; // "auth-plug sha1"
+    const AP_SHA512: &str =
+        "PBKDF2$sha512$500$Zm9vYmFyYmF6cXV4$p3CmKp8kDhtFhZRkaEuC8Qt4fePdicuaPPXh8E626L0="; // "päss"
+    const AP_NOT_B64: &str = "PBKDF2$sha256$901$not-b64!salt$f7Hx+cj3v1yti6cl+PdOmSa/jtUGOK47"; // "text salt"
+                                                                                                // go-auth (salt base64-decoded), python3:
+                                                                                                //   salt=bytes(range(16)) (go-auth pass), [0xfb,0xef,0xbe,0x3e,1..=12] (hunter2), bytes(range(100,116)) (pw)
+                                                                                                //   f"PBKDF2${alg}${it}${b64(salt)}${b64(hashlib.pbkdf2_hmac(alg, pw, salt, it, keylen))}"
+    const GA_SHA512: &str =
+        "PBKDF2$sha512$1000$AAECAwQFBgcICQoLDA0ODw==$3xOUkOkhXgzINgnkIGA+hYwi0gx8ibK3pvDdM16akl8="; // "go-auth pass"
+    const GA_SHA256: &str =
+        "PBKDF2$sha256$2000$++++PgECAwQFBgcICQoLDA==$eW2TFQdOkfMAYsYZ8a+lpYfHujaq3M6OClTDn39Qnec="; // "hunter2"
+    const GA_KEY64: &str = "PBKDF2$sha512$1001$ZGVmZ2hpamtsbW5vcHFycw==$c52q9u9I807KcycgbqU1voFxd8Ixkq90LWrW419NldD8ixPp2xV6boKnahgDvEMKyY6MB7OwatzpW/WBLPD6aw=="; // "pw"
+                                                                                                                                                                   // go-auth PHC-like, python3: same derivation, salt bytes(range(200,216)) / [0xfb,0xef,0xbe]+0..13,
+                                                                                                                                                                   // base64 without '=' padding; the *_DOT variants replace '+' by '.' (passlib's adapted base64).
+    const PHC: &str = "$pbkdf2-sha512$i=1000,l=64$yMnKy8zNzs/Q0dLT1NXW1w$FCYd0Wr69JBlH6mXK+W6KLx79DmTLPBLZiZlp4mPl51JGBqGLzm/np5A8PP2Sx2pZXOgYzwRBsSV0CEolS2KTw"; // "phc pass"
+    const PHC_DOT: &str = "$pbkdf2-sha512$i=1000,l=64$yMnKy8zNzs/Q0dLT1NXW1w$FCYd0Wr69JBlH6mXK.W6KLx79DmTLPBLZiZlp4mPl51JGBqGLzm/np5A8PP2Sx2pZXOgYzwRBsSV0CEolS2KTw"; // "phc pass"
+    const PHC_DOT2: &str = "$pbkdf2-sha512$i=1000,l=32$....AAECAwQFBgcICQoLDA$ruIEnPZAZ9j.62ppwilwy3rmOlVukJh5tmvztfMsi3o"; // "dot pass"
+    const PHC_UTF8: &str =
+        "$pbkdf2-sha512$i=1000,l=32$plainsalt$iT+UembYyiopPS8g6xbJZNLAbuH9Oa7x3ZE9cA3R2t4"; // "utf8 phc", salt b"plainsalt"
+                                                                                            // bcrypt, python3 bcrypt 5.0.0: bcrypt.hashpw(pw, bcrypt.gensalt(cost)); $2a$/$2y$ are the
+                                                                                            // same string with the prefix changed (python's checkpw accepts all three).
+    const BC_2B: &str = "$2b$04$Pay4B0xNyk6gt0kyFmqTruGyfOQAl4emJrNlJ95c.7rRnipsO.Xum"; // "bcrypt pass"
+    const BC_2A: &str = "$2a$04$Pay4B0xNyk6gt0kyFmqTruGyfOQAl4emJrNlJ95c.7rRnipsO.Xum";
+    const BC_2Y: &str = "$2y$04$Pay4B0xNyk6gt0kyFmqTruGyfOQAl4emJrNlJ95c.7rRnipsO.Xum";
+    const BC_BIN: &str = "$2b$05$KL9CquxJGRjXcnYUy4/MXu0COQSpZP5RZRHENUNgF8rek3AUwjhQu"; // b"\xff\xfe binary"
+                                                                                         // Openwall crypt_blowfish test vector ("U*U"); its salt has non-zero trailing bits.
+    const BC_OPENWALL: &str = "$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW";
+    // argon2, python3 argon2-cffi 25.1.0: argon2.low_level.hash_secret(pw, salt, time_cost=..,
+    // memory_cost=.., parallelism=.., hash_len=.., type=Type.ID/I/D)
+    const A2ID_GOAUTH: &str = "$argon2id$v=19$m=4096,t=3,p=2$c2FsdHNhbHRzYWx0MTIzNA$amASw6WNEyiY4ZpMnhenHogVbBrjYatoMG3ELQut1dg"; // "argon pass"
+    const A2ID_SMALL: &str = "$argon2id$v=19$m=64,t=1,p=1$MDEyMzQ1Njc4OWFiY2RlZg$y5GhI6Exjd0sLYJxNlUot8LKsy6S1yfvU+LZncDuXI4"; // "small"
+    const A2D: &str =
+        "$argon2d$v=19$m=64,t=1,p=1$c29tZXNhbHQ$e9TgXa/MB/kiHoiWyOqaiut8VmMz5TPxWVr29ONN4u8"; // "dpass"
+                                                                                              // The example of the reference implementation's README (phc-winner-argon2):
+                                                                                              //   echo -n "password" | ./argon2 somesalt -t 2 -m 16 -p 4 -l 24
+    const A2I_REFERENCE: &str =
+        "$argon2i$v=19$m=65536,t=2,p=4$c29tZXNhbHQ$RdescudvJCsgt3ub+b+dWRWJTmaaJObG";
+
+    /// One `#[test]` per row: hash, salt encoding, password, expected result, expected scheme.
+    macro_rules! verify_cases {
+        ($($name:ident: $hash:expr, $enc:expr, $pw:expr => $ok:expr, $scheme:expr;)*) => {$(
+            #[test]
+            fn $name() {
+                let h = PasswordHash::parse($hash, $enc).unwrap();
+                assert_eq!(h.scheme(), $scheme);
+                assert_eq!(h.verify($pw), $ok);
+            }
+        )*};
+    }
+
+    verify_cases! {
+        m6_user01: M6_USER01, AUTO, b"user01-pass" => true, "sha512-$6$";
+        m6_user02: M6_USER02, AUTO, b"user02-pass" => true, "sha512-$6$";
+        m6_user01_other: M6_USER01, AUTO, b"user02-pass" => false, "sha512-$6$";
+        m6_dave: M6_DAVE, AUTO, b"dave-pass" => true, "sha512-$6$";
+        m6_erin: M6_ERIN, AUTO, "ünïcode pass".as_bytes() => true, "sha512-$6$";
+        m7_alice: M7_ALICE, AUTO, b"correct horse" => true, "pbkdf2-sha512-$7$";
+        m7_alice_base64_enc: M7_ALICE, B64, b"correct horse" => true, "pbkdf2-sha512-$7$";
+        m7_alice_utf8_enc: M7_ALICE, UTF8, b"correct horse" => true, "pbkdf2-sha512-$7$";
+        m7_alice_wrong: M7_ALICE, AUTO, b"correct horse " => false, "pbkdf2-sha512-$7$";
+        m7_bob: M7_BOB, AUTO, "p@ss:wörd".as_bytes() => true, "pbkdf2-sha512-$7$";
+        m7_carol: M7_CAROL, AUTO, b"x" => true, "pbkdf2-sha512-$7$";
+        m7_carol_empty: M7_CAROL, AUTO, b"" => false, "pbkdf2-sha512-$7$";
+        m7_21_salt64: M7_21, AUTO, b"mosquitto-2.1" => true, "pbkdf2-sha512-$7$";
+        ap_sha256_auto: AP_SHA256, AUTO, b"secret" => true, "pbkdf2-auth-plug-or-go-auth";
+        ap_sha256_utf8: AP_SHA256, UTF8, b"secret" => true, "pbkdf2-auth-plug";
+        ap_sha256_base64: AP_SHA256, B64, b"secret" => false, "pbkdf2-go-auth";
+        ap_sha1_auto: AP_SHA1, AUTO, b"auth-plug sha1" => true, "pbkdf2-auth-plug-or-go-auth";
+        ap_sha1_utf8: AP_SHA1, UTF8, b"auth-plug sha1" => true, "pbkdf2-auth-plug";
+        ap_sha1_base64: AP_SHA1, B64, b"auth-plug sha1" => false, "pbkdf2-go-auth";
+        ap_sha512_utf8: AP_SHA512, UTF8, "päss".as_bytes() => true, "pbkdf2-auth-plug";
+        ap_sha512_latin1: AP_SHA512, UTF8, b"p\xe4ss" => false, "pbkdf2-auth-plug";
+        ap_not_b64_auto: AP_NOT_B64, AUTO, b"text salt" => true, "pbkdf2-auth-plug";
+        ap_not_b64_utf8: AP_NOT_B64, UTF8, b"text salt" => true, "pbkdf2-auth-plug";
+        ga_sha512_auto: GA_SHA512, AUTO, b"go-auth pass" => true, "pbkdf2-auth-plug-or-go-auth";
+        ga_sha512_base64: GA_SHA512, B64, b"go-auth pass" => true, "pbkdf2-go-auth";
+        ga_sha512_utf8: GA_SHA512, UTF8, b"go-auth pass" => false, "pbkdf2-auth-plug";
+        ga_sha256_auto: GA_SHA256, AUTO, b"hunter2" => true, "pbkdf2-auth-plug-or-go-auth";
+        ga_sha256_base64: GA_SHA256, B64, b"hunter2" => true, "pbkdf2-go-auth";
+        ga_sha256_utf8: GA_SHA256, UTF8, b"hunter2" => false, "pbkdf2-auth-plug";
+        ga_key64: GA_KEY64, B64, b"pw" => true, "pbkdf2-go-auth";
+        ga_key64_wrong: GA_KEY64, AUTO, b"pW" => false, "pbkdf2-auth-plug-or-go-auth";
+        phc: PHC, AUTO, b"phc pass" => true, "pbkdf2-sha512-phc";
+        phc_base64: PHC, B64, b"phc pass" => true, "pbkdf2-sha512-phc";
+        phc_dot: PHC_DOT, AUTO, b"phc pass" => true, "pbkdf2-sha512-phc";
+        phc_dot2: PHC_DOT2, AUTO, b"dot pass" => true, "pbkdf2-sha512-phc";
+        phc_dot2_wrong: PHC_DOT2, AUTO, b"dot pas" => false, "pbkdf2-sha512-phc";
+        phc_utf8: PHC_UTF8, UTF8, b"utf8 phc" => true, "pbkdf2-sha512-phc";
+        bc_2b: BC_2B, AUTO, b"bcrypt pass" => true, "bcrypt";
+        bc_2a: BC_2A, AUTO, b"bcrypt pass" => true, "bcrypt";
+        bc_2y: BC_2Y, AUTO, b"bcrypt pass" => true, "bcrypt";
+        bc_2b_wrong: BC_2B, AUTO, b"bcrypt pas" => false, "bcrypt";
+        bc_2b_nul_suffix: BC_2B, AUTO, b"bcrypt pass\0" => false, "bcrypt";
+        bc_2b_nul_inside: BC_2B, AUTO, b"bcrypt pass\0more" => false, "bcrypt";
+        bc_bin: BC_BIN, AUTO, b"\xff\xfe binary" => true, "bcrypt";
+        bc_openwall: BC_OPENWALL, AUTO, b"U*U" => true, "bcrypt";
+        bc_openwall_wrong: BC_OPENWALL, AUTO, b"U*V" => false, "bcrypt";
+        a2id_goauth: A2ID_GOAUTH, AUTO, b"argon pass" => true, "argon2id";
+        a2id_small: A2ID_SMALL, AUTO, b"small" => true, "argon2id";
+        a2id_small_wrong: A2ID_SMALL, AUTO, b"Small" => false, "argon2id";
+        a2d: A2D, AUTO, b"dpass" => true, "argon2d";
+        a2i_reference: A2I_REFERENCE, AUTO, b"password" => true, "argon2i";
+    }
+
+    /// Every valid vector with its password (cheap ones only where a loop runs many checks).
+    const VALID: &[(&str, &[u8])] = &[
+        (M6_USER01, b"user01-pass"),
+        (M6_ERIN, "ünïcode pass".as_bytes()),
+        (M7_ALICE, b"correct horse"),
+        (M7_21, b"mosquitto-2.1"),
+        (AP_SHA256, b"secret"),
+        (AP_SHA1, b"auth-plug sha1"),
+        (GA_SHA512, b"go-auth pass"),
+        (GA_SHA256, b"hunter2"),
+        (PHC, b"phc pass"),
+        (PHC_DOT2, b"dot pass"),
+        (BC_2B, b"bcrypt pass"),
+        (BC_OPENWALL, b"U*U"),
+        (A2ID_SMALL, b"small"),
+        (A2D, b"dpass"),
+    ];
+
+    #[test]
+    fn wrong_empty_and_binary_passwords_fail() {
+        for (hash, pw) in VALID {
+            let h = PasswordHash::parse(hash, AUTO).unwrap();
+            assert!(h.verify(pw), "{}", h.scheme());
+            let mut longer = pw.to_vec();
+            longer.push(b'x');
+            let mut nul_x = pw.to_vec();
+            nul_x.extend_from_slice(b"\0x");
+            for bad in [
+                &b""[..],
+                &b"\0"[..],
+                &b"\xff\xfe\xfd\x80"[..],
+                &pw[..pw.len() - 1],
+                &longer,
+                &nul_x,
+            ] {
+                assert!(!h.verify(bad), "{} accepted {bad:?}", h.scheme());
+            }
+        }
+    }
+
+    #[test]
+    fn bcrypt_truncates_at_72_bytes() {
+        let long = [b'a'; 100];
+        let h = hash_password_with(Scheme::Bcrypt, &long, Some(4)).unwrap();
+        let h = PasswordHash::parse(&h, AUTO).unwrap();
+        assert!(h.verify(&long));
+        assert!(h.verify(&long[..72]));
+        assert!(!h.verify(&long[..71]));
+        // 200 bytes: longer than any length field could wrap, no panic.
+        assert!(h.verify(&[b'a'; 200]));
+    }
+
+    /// Parse errors: input, expected message fragment.
+    const PARSE_ERRORS: &[(&str, SaltEncoding, &str)] = &[
+        ("", AUTO, "unknown hash format"),
+        ("plaintext-password", AUTO, "unknown hash format"),
+        ("$5$rounds=5000$saltsaltsalt$abcdefghijklmnop", AUTO, "unknown hash format"),
+        ("$1$saltsalt$abcdefghijklmnopqrstuv", AUTO, "unknown hash format"),
+        ("$2x$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW", AUTO, "unknown hash format"),
+        ("pbkdf2_sha256$260000$saltsaltsalt$abcdefghijkl", AUTO, "unknown hash format"),
+        ("$6$", AUTO, "empty field"),
+        ("$6$Z5MQud/y0Ume9EPH", AUTO, "truncated"),
+        ("$6$Z5MQud/y0Ume9EPH$A8bplGBWKeYFpbDS91/NNGbX80aCaKAEDr7wOhdswPYv", AUTO, "64 bytes"),
+        ("$6$Z5MQud!y0Ume9EPH$A8bplGBWKeYFpbDS91/NNGbX80aCaKAEDr7wOhdswPYvOsaiGh446+6IF5fag7EjV8GzirudJsQOV3ubA4sh1Q==", AUTO, "bad base64 in salt"),
+        ("$6$Z5MQud/y0Ume9EPH$A8bplGBWKeYFpbDS91/NNGbX80aCaKAEDr7wOhdswPYvOsaiGh446+6IF5fag7EjV8GzirudJsQOV3ubA4sh1Q==$", AUTO, "too many fields"),
+        ("$7$0$grYp4HSubeoPDruP$ubHy+8iIvU+SHfznxfU0u1hqZZrMw0C18+rUVazx9kf1gtCaRAUjqzeJi549muZ4iETMPYS/NY0w/hPUr4ccaw==", AUTO, "iteration count 0"),
+        ("$7$10000001$grYp4HSubeoPDruP$ubHy+8iIvU+SHfznxfU0u1hqZZrMw0C18+rUVazx9kf1gtCaRAUjqzeJi549muZ4iETMPYS/NY0w/hPUr4ccaw==", AUTO, "iteration count too large"),
+        ("$7$99999999999$grYp4HSubeoPDruP$ubHy+8iIvU+SHfznxfU0u1hqZZrMw0C18+rUVazx9kf1gtCaRAUjqzeJi549muZ4iETMPYS/NY0w/hPUr4ccaw==", AUTO, "iteration count too large"),
+        ("$7$-101$grYp4HSubeoPDruP$ubHy+8iIvU+SHfznxfU0u1hqZZrMw0C18+rUVazx9kf1gtCaRAUjqzeJi549muZ4iETMPYS/NY0w/hPUr4ccaw==", AUTO, "not a decimal number"),
+        ("$7$+101$grYp4HSubeoPDruP$ubHy+8iIvU+SHfznxfU0u1hqZZrMw0C18+rUVazx9kf1gtCaRAUjqzeJi549muZ4iETMPYS/NY0w/hPUr4ccaw==", AUTO, "not a decimal number"),
+        ("$7$101$grYp4HSubeoPDruP", AUTO, "truncated"),
+        ("$7$101$$ubHy+8iIvU+SHfznxfU0u1hqZZrMw0C18+rUVazx9kf1gtCaRAUjqzeJi549muZ4iETMPYS/NY0w/hPUr4ccaw==", AUTO, "empty field"),
+        ("$7$101$grYp4HSubeoPDruP$ubHy+8iIvU+SHfznxfU0u1hqZZrMw0C18+rUVazx9kf1gtCaRAUjqzeJi549muZ4iETMPYS/NY0w/hPUr4cc", AUTO, "$7$ key must be 64 bytes"),
+        ("$7$101$grYp4HSubeoPDruP$ubHy+8iIvU+SHfznxfU0u1hqZZrMw0C18+rUVazx9kf1gtCaRAUjqzeJi549muZ4iETMPYS/NY0w/hPUr4ccaw==$x", AUTO, "too many fields"),
+        ("$7$101$grYp4HSubeoPDruP$ubHy+8iIvU+SHfznxfU0u1hqZZrMw0C18+rUVazx9kf1gtCaRAUjqzeJi549muZ4iETMPYS/NY0w/hPUr4cc*w==", AUTO, "bad base64 in key"),
+        ("PBKDF2$md5$901$sYxFqJmT0k3yTHMP$dqSoC1DDVfYoWPlyeaowmkpiesMXBW86", AUTO, "unsupported PBKDF2 digest"),
+        ("PBKDF2$sha256$901$sYxFqJmT0k3yTHMP", AUTO, "truncated"),
+        ("PBKDF2$sha256$0$sYxFqJmT0k3yTHMP$dqSoC1DDVfYoWPlyeaowmkpiesMXBW86", AUTO, "iteration count 0"),
+        ("PBKDF2$sha256$20000000$sYxFqJmT0k3yTHMP$dqSoC1DDVfYoWPlyeaowmkpiesMXBW86", AUTO, "iteration count too large"),
+        ("PBKDF2$sha1$9000000$sYxFqJmT0k3yTHMP$dqSoC1DDVfYoWPlyeaowmkpiesMXBW86", AUTO, "times key blocks"),
+        ("PBKDF2$sha256$901$sYxFqJmT0k3yTHMP$dqSoC1DDVfYo!PlyeaowmkpiesMXBW86", AUTO, "bad base64 in key"),
+        ("PBKDF2$sha256$901$sYxFqJmT0k3yTHMP$dqSoC1DDVfYo", AUTO, "key shorter than 16 bytes"),
+        ("PBKDF2$sha256$901$not-b64!salt$f7Hx+cj3v1yti6cl+PdOmSa/jtUGOK47", B64, "bad base64 in salt"),
+        ("$pbkdf2-sha512$i=1000,l=32$yMnKy8zNzs/Q0dLT1NXW1w$FCYd0Wr69JBlH6mXK+W6KLx79DmTLPBLZiZlp4mPl51JGBqGLzm/np5A8PP2Sx2pZXOgYzwRBsSV0CEolS2KTw", AUTO, "does not match"),
+        ("$pbkdf2-sha512$i=1000$yMnKy8zNzs/Q0dLT1NXW1w$FCYd0Wr69JBlH6mXK+W6KLx79DmTLPBLZiZlp4mPl51JGBqGLzm/np5A8PP2Sx2pZXOgYzwRBsSV0CEolS2KTw", AUTO, "missing key length"),
+        ("$pbkdf2-sha512$l=64$yMnKy8zNzs/Q0dLT1NXW1w$FCYd0Wr69JBlH6mXK+W6KLx79DmTLPBLZiZlp4mPl51JGBqGLzm/np5A8PP2Sx2pZXOgYzwRBsSV0CEolS2KTw", AUTO, "missing iteration count"),
+        ("$pbkdf2-sha512$i=0,l=64$yMnKy8zNzs/Q0dLT1NXW1w$FCYd0Wr69JBlH6mXK+W6KLx79DmTLPBLZiZlp4mPl51JGBqGLzm/np5A8PP2Sx2pZXOgYzwRBsSV0CEolS2KTw", AUTO, "iteration count 0"),
+        ("$pbkdf2-sha512$x=1,l=64$yMnKy8zNzs/Q0dLT1NXW1w$FCYd0Wr69JBlH6mXK+W6KLx79DmTLPBLZiZlp4mPl51JGBqGLzm/np5A8PP2Sx2pZXOgYzwRBsSV0CEolS2KTw", AUTO, "unknown $pbkdf2-sha512$ parameter"),
+        ("$pbkdf2-sha512$i=1,i=2,l=64$yMnKy8zNzs/Q0dLT1NXW1w$FCYd0Wr69JBlH6mXK+W6KLx79DmTLPBLZiZlp4mPl51JGBqGLzm/np5A8PP2Sx2pZXOgYzwRBsSV0CEolS2KTw", AUTO, "duplicate"),
+        ("$pbkdf2-sha512$i=1000,l=64$yMnKy8zNzs/Q0dLT1NXW1w$FCYd0Wr69JBlH6mXK+W6KLx79DmTLPB.ZiZlp4mPl51JGBqGLzm/np5A8PP2Sx2pZXOgYzwRBsSV0CEolS2KTw", AUTO, "bad base64 in key"),
+        ("$pbkdf2-sha512$i=1000,l=32$plainsalt$iT+UembYyiopPS8g6xbJZNLAbuH9Oa7x3ZE9cA3R2t4", AUTO, "bad base64 in salt"),
+        ("$2b$31$Pay4B0xNyk6gt0kyFmqTruGyfOQAl4emJrNlJ95c.7rRnipsO.Xum", AUTO, "bcrypt cost too large"),
+        ("$2b$21$Pay4B0xNyk6gt0kyFmqTruGyfOQAl4emJrNlJ95c.7rRnipsO.Xum", AUTO, "bcrypt cost too large"),
+        ("$2b$03$Pay4B0xNyk6gt0kyFmqTruGyfOQAl4emJrNlJ95c.7rRnipsO.Xum", AUTO, "below 4"),
+        ("$2b$4$Pay4B0xNyk6gt0kyFmqTruGyfOQAl4emJrNlJ95c.7rRnipsO.Xum", AUTO, "two digits"),
+        ("$2b$04$Pay4B0xNyk6gt0kyFmqTruGyfOQAl4emJrNlJ95c.7rRnipsO.Xu", AUTO, "53 characters"),
+        ("$2b$04$Pay4B0xNyk6gt0kyFmqTruGyfOQAl4emJrNlJ95c.7rRnipsO+Xum", AUTO, "bad base64 in bcrypt hash"),
+        ("$2b$04$", AUTO, "empty field"),
+        ("$argon2id$v=19$m=2000000,t=1,p=1$c2FsdHNhbHRzYWx0MTIzNA$amASw6WNEyiY4ZpMnhenHogVbBrjYatoMG3ELQut1dg", AUTO, "memory cost too large"),
+        ("$argon2id$v=19$m=65536,t=100,p=1$c2FsdHNhbHRzYWx0MTIzNA$amASw6WNEyiY4ZpMnhenHogVbBrjYatoMG3ELQut1dg", AUTO, "time cost too large"),
+        ("$argon2id$v=19$m=4096,t=3,p=2$c2FsdA$amASw6WNEyiY4ZpMnhenHogVbBrjYatoMG3ELQut1dg", AUTO, "salt shorter"),
+        ("$argon2id$v=18$m=4096,t=3,p=2$c2FsdHNhbHRzYWx0MTIzNA$amASw6WNEyiY4ZpMnhenHogVbBrjYatoMG3ELQut1dg", AUTO, "unknown argon2 version"),
+        ("$argon2x$v=19$m=4096,t=3,p=2$c2FsdHNhbHRzYWx0MTIzNA$amASw6WNEyiY4ZpMnhenHogVbBrjYatoMG3ELQut1dg", AUTO, "unknown argon2 variant"),
+        ("$argon2id$v=19$m=4096,t=3,p=2$c2FsdHNhbHRzYWx0MTIzNA", AUTO, "no hash"),
+        ("$argon2id$v=19$m=4096,t=0,p=2$c2FsdHNhbHRzYWx0MTIzNA$amASw6WNEyiY4ZpMnhenHogVbBrjYatoMG3ELQut1dg", AUTO, "bad argon2 parameters"),
+        ("$argon2id$v=19$m=4096,t=3,p=2$c2FsdHNhbHRzYWx0MTIzNA$amASw6WNEyiY4ZpMnhen", AUTO, "argon2 hash shorter"),
+        ("$argon2id$v=19$m=4096,t=3,p=2$c2FsdHNhbHRzYWx0MTIzNA$amASw6WNEyiY4ZpMnhenHogVbBrjYatoMG3ELQut1d!", AUTO, "bad argon2 hash"),
+    ];
+
+    /// Asserts that `text` contains no salt, key or other long field of `hash`.
+    fn assert_no_secret(text: &str, hash: &str) {
+        const NAMES: &[&str] = &["pbkdf2-sha512", "argon2id"];
+        for field in hash.split(['$', ',']) {
+            if field.len() >= 8 && !NAMES.contains(&field) {
+                assert!(!text.contains(field), "{text:?} leaks {field:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn parse_errors() {
+        for (input, enc, expected) in PARSE_ERRORS {
+            match PasswordHash::parse(input, *enc) {
+                Ok(h) => panic!("{input:?} parsed as {h:?}"),
+                Err(HashError(msg)) => {
+                    assert!(msg.contains(expected), "{input:?}: {msg:?}");
+                    assert_no_secret(&msg, input);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn unknown_format_message() {
+        let err = PasswordHash::parse("$9$x", AUTO).unwrap_err();
+        assert_eq!(err.to_string(), UNKNOWN_FORMAT);
+        assert!(PasswordHash::parse(&"a".repeat(5000), AUTO)
+            .unwrap_err()
+            .0
+            .contains("too long"));
+    }
+
+    #[test]
+    fn debug_is_redacted() {
+        for (hash, _) in VALID {
+            let h = PasswordHash::parse(hash, AUTO).unwrap();
+            let dbg = format!("{h:?} {h:#?}");
+            assert_eq!(
+                format!("{h:?}"),
+                format!("PasswordHash({}, <redacted>)", h.scheme())
+            );
+            assert_no_secret(&dbg, hash);
+        }
+    }
+
+    #[test]
+    fn truncated_and_mutated_strings_never_panic() {
+        for (hash, pw) in VALID {
+            for end in 0..hash.len() {
+                if let Ok(h) = PasswordHash::parse(&hash[..end], AUTO) {
+                    // A shorter PBKDF2 key is a prefix of the full one; only check no panic.
+                    let _ = h.verify(pw);
+                }
+            }
+            for i in 0..hash.len() {
+                for c in ["$", "=", "!", "A", "0", ".", "é", ""] {
+                    let mut s = hash.to_string();
+                    if s.is_char_boundary(i) && s.is_char_boundary(i + 1) {
+                        s.replace_range(i..i + 1, c);
+                        if let Err(e) = PasswordHash::parse(&s, AUTO) {
+                            assert_no_secret(&e.0, hash);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn salt_encoding_auto_tries_text_then_decoded() {
+        // auth-plug string: text salt only.
+        let ap = |enc| {
+            PasswordHash::parse(AP_SHA256, enc)
+                .unwrap()
+                .verify(b"secret")
+        };
+        assert!(ap(AUTO));
+        assert!(ap(UTF8));
+        assert!(!ap(B64));
+        // go-auth string: decoded salt only.
+        let ga = |enc| {
+            PasswordHash::parse(GA_SHA512, enc)
+                .unwrap()
+                .verify(b"go-auth pass")
+        };
+        assert!(ga(AUTO));
+        assert!(ga(B64));
+        assert!(!ga(UTF8));
+    }
+
+    #[test]
+    fn send_sync_clone() {
+        fn assert_send_sync<T: Send + Sync + Clone>() {}
+        assert_send_sync::<PasswordHash>();
+        assert_send_sync::<HashError>();
+        let h = PasswordHash::parse(M7_ALICE, AUTO).unwrap();
+        assert!(h.clone().verify(b"correct horse"));
+    }
+
+    #[test]
+    fn scheme_from_str() {
+        let cases = [
+            ("7", Scheme::Mosquitto7),
+            ("mosquitto", Scheme::Mosquitto7),
+            ("$7$", Scheme::Mosquitto7),
+            ("6", Scheme::Mosquitto6),
+            ("$6$", Scheme::Mosquitto6),
+            ("auth-plug", Scheme::Pbkdf2AuthPlug),
+            ("pbkdf2", Scheme::Pbkdf2AuthPlug),
+            ("go-auth", Scheme::Pbkdf2GoAuth),
+            ("bcrypt", Scheme::Bcrypt),
+            ("BCrypt", Scheme::Bcrypt),
+            ("argon2id", Scheme::Argon2id),
+        ];
+        for (name, scheme) in cases {
+            assert_eq!(name.parse::<Scheme>(), Ok(scheme), "{name}");
+            assert_eq!(scheme.name().parse::<Scheme>(), Ok(scheme));
+        }
+        assert!("sha1".parse::<Scheme>().is_err());
+        assert!("".parse::<Scheme>().is_err());
+        assert_eq!(Scheme::default(), Scheme::Mosquitto7);
+    }
+
+    /// Round trip through the generator, with the defaults (go-auth's 100 000 iterations are
+    /// checked for format only; verified with fewer iterations to keep debug tests fast).
+    #[test]
+    fn hash_password_round_trips() {
+        let pw = b"round \xfftrip";
+        let cases: [(Scheme, &str, &str, SaltEncoding); 5] = [
+            (Scheme::Mosquitto7, "$7$101$", "pbkdf2-sha512-$7$", AUTO),
+            (Scheme::Mosquitto6, "$6$", "sha512-$6$", AUTO),
+            (
+                Scheme::Pbkdf2AuthPlug,
+                "PBKDF2$sha256$901$",
+                "pbkdf2-auth-plug",
+                UTF8,
+            ),
+            (Scheme::Bcrypt, "$2b$10$", "bcrypt", AUTO),
+            (
+                Scheme::Argon2id,
+                "$argon2id$v=19$m=4096,t=3,p=2$",
+                "argon2id",
+                AUTO,
+            ),
+        ];
+        for (scheme, prefix, name, enc) in cases {
+            let s = hash_password(scheme, pw);
+            assert!(s.starts_with(prefix), "{s}");
+            let h = PasswordHash::parse(&s, enc).unwrap();
+            assert_eq!(h.scheme(), name);
+            assert!(h.verify(pw), "{name}");
+            assert!(!h.verify(b"round trip"), "{name}");
+            assert_ne!(s, hash_password(scheme, pw), "salt must be random");
+        }
+        // Sizes of the defaults.
+        let m7 = hash_password(Scheme::Mosquitto7, pw);
+        let f: Vec<&str> = m7.split('$').collect();
+        assert_eq!(B64_STD.decode(f[3]).unwrap().len(), 12);
+        assert_eq!(B64_STD.decode(f[4]).unwrap().len(), 64);
+        let ap = hash_password(Scheme::Pbkdf2AuthPlug, pw);
+        let f: Vec<&str> = ap.split('$').collect();
+        assert_eq!(f[3].len(), 16);
+        assert_eq!(B64_STD.decode(f[4]).unwrap().len(), 24);
+        assert!(!PasswordHash::parse(&ap, B64).unwrap().verify(pw));
+        let ga = hash_password(Scheme::Pbkdf2GoAuth, pw);
+        let f: Vec<&str> = ga.split('$').collect();
+        assert_eq!(&f[..3], ["PBKDF2", "sha512", "100000"]);
+        assert_eq!(B64_STD.decode(f[3]).unwrap().len(), 16);
+        assert_eq!(B64_STD.decode(f[4]).unwrap().len(), 64);
+        let ga = hash_password_with(Scheme::Pbkdf2GoAuth, pw, Some(1000)).unwrap();
+        assert!(ga.starts_with("PBKDF2$sha512$1000$"));
+        let h = PasswordHash::parse(&ga, B64).unwrap();
+        assert_eq!(h.scheme(), "pbkdf2-go-auth");
+        assert!(h.verify(pw));
+        assert!(!PasswordHash::parse(&ga, UTF8).unwrap().verify(pw));
+        assert!(PasswordHash::parse(&ga, AUTO).unwrap().verify(pw));
+    }
+
+    #[test]
+    fn hash_password_with_checks_work_factor() {
+        assert!(hash_password_with(Scheme::Mosquitto7, b"x", Some(0)).is_err());
+        assert!(hash_password_with(Scheme::Mosquitto7, b"x", Some(20_000_000)).is_err());
+        assert!(hash_password_with(Scheme::Mosquitto6, b"x", Some(5)).is_err());
+        assert!(hash_password_with(Scheme::Bcrypt, b"x", Some(3)).is_err());
+        assert!(hash_password_with(Scheme::Bcrypt, b"x", Some(21)).is_err());
+        assert!(hash_password_with(Scheme::Argon2id, b"x", Some(0)).is_err());
+        let s = hash_password_with(Scheme::Mosquitto7, b"x", Some(1)).unwrap();
+        assert!(s.starts_with("$7$1$"));
+        assert!(PasswordHash::parse(&s, AUTO).unwrap().verify(b"x"));
+        let s = hash_password_with(Scheme::Bcrypt, b"", Some(4)).unwrap();
+        let h = PasswordHash::parse(&s, AUTO).unwrap();
+        assert!(h.verify(b""));
+        assert!(!h.verify(b"\0"));
+        let err = hash_password_with(Scheme::Bcrypt, b"a\0b", Some(4)).unwrap_err();
+        assert!(err.0.contains("NUL"));
+    }
+
+    #[test]
+    fn nul_bytes() {
+        // bcrypt: NUL never matches, also where the key schedule would make it equal.
+        let s = hash_password_with(Scheme::Bcrypt, b"ab", Some(4)).unwrap();
+        let h = PasswordHash::parse(&s, AUTO).unwrap();
+        assert!(h.verify(b"ab"));
+        for bad in [&b"ab\0"[..], b"ab\0ab", b"ab\0ab\0ab", b"ab\0xyz", b"\0ab"] {
+            assert!(!h.verify(bad), "{bad:?}");
+        }
+        // PBKDF2 (HMAC key padding): trailing NULs are equivalent, inner ones are not.
+        let h = PasswordHash::parse(M7_ALICE, AUTO).unwrap();
+        assert!(h.verify(b"correct horse\0\0"));
+        assert!(!h.verify(b"correct\0horse"));
+        assert!(!h.verify(b"\0correct horse"));
+        // $6$ and Argon2 hash the password length in: no equivalence.
+        assert!(!PasswordHash::parse(M6_USER01, AUTO)
+            .unwrap()
+            .verify(b"user01-pass\0"));
+        assert!(!PasswordHash::parse(A2ID_SMALL, AUTO)
+            .unwrap()
+            .verify(b"small\0"));
+    }
+
+    /// Runs Debian's `mosquitto_passwd` (if installed) and verifies what it writes.
+    #[test]
+    fn mosquitto_passwd_at_test_time() {
+        use std::process::Command;
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("passwd");
+        let users: [(&str, &str, &[&str]); 3] = [
+            ("u7", "fresh $7$ pässword", &[]),
+            ("u6", "fresh $6$ password", &["-H", "sha512"]),
+            ("u7b", "x", &["-H", "sha512-pbkdf2"]),
+        ];
+        for (i, (user, pw, opts)) in users.iter().enumerate() {
+            let mut cmd = Command::new("mosquitto_passwd");
+            cmd.args(*opts);
+            if i == 0 {
+                cmd.arg("-c");
+            }
+            cmd.arg("-b").arg(&file).arg(user).arg(pw);
+            match cmd.output() {
+                Ok(out) => assert!(out.status.success(), "mosquitto_passwd failed: {out:?}"),
+                Err(e) => {
+                    eprintln!("note: mosquitto_passwd not runnable ({e}); skipping this test");
+                    return;
+                }
+            }
+        }
+        let text = std::fs::read_to_string(&file).unwrap();
+        let mut seen = 0;
+        for line in text.lines() {
+            let (user, hash) = line.split_once(':').unwrap();
+            let (_, pw, _) = users.iter().find(|(u, _, _)| *u == user).unwrap();
+            let h = PasswordHash::parse(hash, AUTO).unwrap();
+            assert!(h.verify(pw.as_bytes()), "{user}");
+            assert!(!h.verify(b"wrong"), "{user}");
+            let want = if user == "u6" {
+                "sha512-$6$"
+            } else {
+                "pbkdf2-sha512-$7$"
+            };
+            assert_eq!(h.scheme(), want);
+            seen += 1;
+        }
+        assert_eq!(seen, users.len());
+    }
+}
