@@ -870,6 +870,10 @@ mod tests {
         "$argon2d$v=19$m=64,t=1,p=1$c29tZXNhbHQ$e9TgXa/MB/kiHoiWyOqaiut8VmMz5TPxWVr29ONN4u8"; // "dpass"
                                                                                               // The example of the reference implementation's README (phc-winner-argon2):
                                                                                               //   echo -n "password" | ./argon2 somesalt -t 2 -m 16 -p 4 -l 24
+                                                                                              // Argon2 version 0x10 (v=16) and 0x13 of the same input; without `v=` the reference
+                                                                                              // implementation assumes 0x10. argon2-cffi: hash_secret(..., version=16 / 19)
+    const A2ID_V16: &str = "$argon2id$v=16$m=64,t=1,p=1$MDEyMzQ1Njc4OWFiY2RlZg$A8zem82QTeOSw1fy4hUcAtHbQXQEekQS5HUoYjrMsh0";
+    const A2ID_V19: &str = "$argon2id$v=19$m=64,t=1,p=1$MDEyMzQ1Njc4OWFiY2RlZg$1fqmLmvpKi3HCuVLpURxSnrsH+KAMtePPv5uEEX+B3A";
     const A2I_REFERENCE: &str =
         "$argon2i$v=19$m=65536,t=2,p=4$c29tZXNhbHQ$RdescudvJCsgt3ub+b+dWRWJTmaaJObG";
 
@@ -937,6 +941,10 @@ mod tests {
         a2id_small_wrong: A2ID_SMALL, AUTO, b"Small" => false, "argon2id";
         a2d: A2D, AUTO, b"dpass" => true, "argon2d";
         a2i_reference: A2I_REFERENCE, AUTO, b"password" => true, "argon2i";
+        a2id_v16: A2ID_V16, AUTO, b"old version" => true, "argon2id";
+        a2id_no_version_is_v16: &A2ID_V16.replace("v=16$", ""), AUTO, b"old version" => true, "argon2id";
+        a2id_v19_without_v_fails: &A2ID_V19.replace("v=19$", ""), AUTO, b"old version" => false, "argon2id";
+        a2id_v19: A2ID_V19, AUTO, b"old version" => true, "argon2id";
     }
 
     /// Every valid vector with its password (cheap ones only where a loop runs many checks).
