@@ -16,14 +16,17 @@
 //! | `$2a$`, `$2b$`, `$2y$` | bcrypt | bcrypt, 72-byte limit (see [`PasswordHash::verify`]) |
 //! | `$argon2id$`, `$argon2i$`, `$argon2d$` | PHC string | Argon2 (go-auth, mosquitto 2.1) |
 //!
-//! Base64 fields use the standard alphabet; padding is optional and non-zero trailing bits are
-//! tolerated (as OpenSSL and Go's default decoder do). Derived keys are kept in
+//! Base64 fields use the standard alphabet (bcrypt: its own `./A-Za-z0-9`; `$pbkdf2-sha512$`
+//! also takes passlib's `.` in place of `+`); padding is optional and non-zero trailing bits are
+//! tolerated, as OpenSSL and Go's default decoder do. Stored keys are kept in
 //! [`zeroize::Zeroizing`] buffers and never shown by `Debug`; error messages never contain any
 //! part of the hash string.
 //!
 //! To keep a hostile or mistaken password file from stalling the broker thread, parameters are
-//! bounded at parse time: at most [`MAX_PBKDF2_ITERATIONS`] PBKDF2 iterations, bcrypt cost at
-//! most [`MAX_BCRYPT_COST`], Argon2 memory at most [`MAX_ARGON2_MEMORY_KIB`] KiB.
+//! bounded at parse time: at most [`MAX_PBKDF2_ITERATIONS`] PBKDF2 iterations (counted per
+//! output block), bcrypt cost at most [`MAX_BCRYPT_COST`], Argon2 memory at most
+//! [`MAX_ARGON2_MEMORY_KIB`] KiB and time cost at most [`MAX_ARGON2_TIME_COST`] (and at most four
+//! passes over 1 GiB). PBKDF2 keys must be 16 to 256 bytes, salts 1 to 1024 bytes.
 
 use std::fmt;
 use std::str::FromStr;
@@ -258,8 +261,7 @@ impl PasswordHash {
                 let mut h = Sha512::new();
                 h.update(password);
                 h.update(salt);
-                let out = Zeroizing::new(h.finalize().to_vec());
-                bool::from(out.as_slice().ct_eq(digest.as_slice()))
+                bool::from(h.finalize().as_slice().ct_eq(digest.as_slice()))
             }
             Inner::Pbkdf2 {
                 prf,
