@@ -606,6 +606,10 @@ impl Backend for CachedBackend {
         self.inner.generation()
     }
 
+    fn explain_acl(&self, req: &AclRequest<'_>) -> Option<String> {
+        self.inner.explain_acl(req)
+    }
+
     fn start(&self) {
         self.inner.start();
         if let Some(c) = &self.cache {

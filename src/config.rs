@@ -48,12 +48,15 @@ impl OptSpec {
     /// Every name this option is accepted under, each once, with its dialect: a name that only
     /// auth-plug (or only go-auth) uses has that dialect; ours and shared names are [`Dialect::Ours`].
     pub fn names(&self) -> impl Iterator<Item = (&'static str, Dialect)> + '_ {
-        let dialect = move |n: &str| match (self.auth_plug.contains(&n), self.go_auth.contains(&n)) {
+        let dialect = move |n: &str| match (self.auth_plug.contains(&n), self.go_auth.contains(&n))
+        {
             (true, false) if n != self.name => Dialect::AuthPlug,
             (false, true) if n != self.name => Dialect::GoAuth,
             _ => Dialect::Ours,
         };
-        let all = std::iter::once(self.name).chain(self.auth_plug.iter().copied()).chain(self.go_auth.iter().copied());
+        let all = std::iter::once(self.name)
+            .chain(self.auth_plug.iter().copied())
+            .chain(self.go_auth.iter().copied());
         let mut seen: Vec<&'static str> = Vec::new();
         all.filter(move |n| {
             if seen.contains(n) {
@@ -737,7 +740,8 @@ mod tests {
                 panic!("README.md lacks the {start} / {end} markers");
             };
             let updated = format!("{}{start}{table}{}", &readme[..a], &readme[b..]);
-            std::fs::write(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"), updated).expect("write README.md");
+            std::fs::write(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"), updated)
+                .expect("write README.md");
             return;
         }
         if !readme.contains(&table) {

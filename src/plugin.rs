@@ -42,6 +42,15 @@ pub enum Outcome {
     Error,
 }
 
+/// How a check was decided, for `mosq-auth check`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Explanation {
+    /// The result.
+    pub outcome: Outcome,
+    /// Who decided, in words: a backend and its rule, a superuser glob, or the chain's default.
+    pub reason: String,
+}
+
 /// One plugin instance (one per listener with `per_listener_settings true`).
 pub struct Plugin {
     config: Config,
@@ -325,6 +334,119 @@ impl Plugin {
             "acl: '{who}' (client '{client_id}') {access} '{topic}' denied: no rule allows it"
         ));
         Outcome::Deny
+    }
+
+    /// Evaluates a password check like [`Plugin::basic_auth`] and says which backend decided.
+    pub fn explain_auth(&self, username: &str, password: &[u8], client_id: &str) -> Explanation {
+        let password = Secret::new(password);
+        let req = AuthRequest {
+            username,
+            password: &password,
+            client_id,
+        };
+        for backend in &self.backends {
+            let (outcome, word) = match backend.inner().authenticate(&req) {
+                Ok(v) if v.decision == Decision::Allow => (Outcome::Allow, "allowed"),
+                Ok(v) if v.decision == Decision::Deny => (Outcome::Deny, "refused"),
+                Ok(_) => continue,
+                Err(e) => {
+                    return Explanation {
+                        outcome: Outcome::Error,
+                        reason: format!("backend {} failed: {e}", backend.name()),
+                    }
+                }
+            };
+            return Explanation {
+                outcome,
+                reason: format!("{word} by backend {}", backend.name()),
+            };
+        }
+        Explanation {
+            outcome: Outcome::Defer,
+            reason: "no backend knows this user: the broker refuses the client".into(),
+        }
+    }
+
+    /// Evaluates an ACL check like [`Plugin::acl_check`] (without the cache) and says which
+    /// backend and rule decided.
+    pub fn explain_acl(
+        &self,
+        username: Option<&str>,
+        client_id: &str,
+        topic: &str,
+        access: Access,
+    ) -> Explanation {
+        if access == Access::Unsubscribe {
+            return Explanation {
+                outcome: Outcome::Allow,
+                reason: "unsubscribe is always allowed".into(),
+            };
+        }
+        if let Some(u) = username {
+            if let Some(p) = self.config.superusers.iter().find(|p| p.matches(u)) {
+                return Explanation {
+                    outcome: Outcome::Allow,
+                    reason: format!(
+                        "'{u}' is a superuser (auth_opt_superusers pattern '{}')",
+                        p.as_str()
+                    ),
+                };
+            }
+            if self.config.backend_superusers {
+                for backend in &self.backends {
+                    if let Ok(v) = backend.inner().superuser(u) {
+                        if v.decision == Decision::Allow {
+                            return Explanation {
+                                outcome: Outcome::Allow,
+                                reason: format!(
+                                    "'{u}' is a superuser according to backend {}",
+                                    backend.name()
+                                ),
+                            };
+                        }
+                    }
+                }
+            }
+        }
+        let req = AclRequest {
+            username,
+            client_id,
+            topic,
+            access,
+        };
+        for backend in &self.backends {
+            let rule = || {
+                backend
+                    .explain_acl(&req)
+                    .map(|r| format!(" ({r})"))
+                    .unwrap_or_default()
+            };
+            match backend.inner().acl(&req) {
+                Ok(v) if v.decision == Decision::Allow => {
+                    return Explanation {
+                        outcome: Outcome::Allow,
+                        reason: format!("allowed by backend {}{}", backend.name(), rule()),
+                    }
+                }
+                Ok(v) if v.decision == Decision::Deny => {
+                    return Explanation {
+                        outcome: Outcome::Deny,
+                        reason: format!("denied by backend {}{}", backend.name(), rule()),
+                    }
+                }
+                Ok(_) => continue,
+                Err(e) => {
+                    return Explanation {
+                        outcome: Outcome::Error,
+                        reason: format!("backend {} failed: {e}", backend.name()),
+                    }
+                }
+            }
+        }
+        Explanation {
+            outcome: Outcome::Deny,
+            reason: "no backend has a rule for it: denied".into(),
+        }
     }
 
     /// Re-reads files (SIGHUP). Failures keep the last good state and are logged.
