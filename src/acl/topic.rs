@@ -12,7 +12,7 @@ needs for SUBSCRIBE: [`covers`] (is every topic of one filter also matched by th
 [`overlaps`] (do they share a topic?). All functions are allocation-free and treat invalid
 input as matching nothing.
 
-The crate-internal [`Level`] trait lets [`crate::acl::file`] run the same algorithms over
+The crate-internal `Level` trait lets [`crate::acl::file`] run the same algorithms over
 filters it compiled at parse time (with `%u`/`%c` placeholders filled in on the fly) without
 building a string per check.
 */
