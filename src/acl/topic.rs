@@ -57,8 +57,8 @@ pub fn matches(filter: &str, topic: &str) -> bool {
 /// `alice/#` covers `alice`, `alice/x/+` and `alice/+/#`, but not `#` or `+/x`. `a/+/#`
 /// does not cover `a/#`, which matches `a`; but `#` and `+/#` cover each other, and so do
 /// `/#` and `/+/#`, because the empty string is not a topic (`#` cannot match zero levels at
-/// the top, nor `/#` after one empty level). A grant starting with `+` or `#` covers no filter starting with
-/// a `$` level. Invalid input covers and is covered by nothing.
+/// the top, nor `/#` after one empty level). A grant starting with `+` or `#` covers no
+/// filter starting with a `$` level. Invalid input covers and is covered by nothing.
 pub fn covers(grant: &str, filter: &str) -> bool {
     valid_filter(grant) && covers_levels(grant.split('/'), filter)
 }
