@@ -449,6 +449,22 @@ impl Backend for FilesBackend {
         self.inner.generation.load(Ordering::Acquire)
     }
 
+    fn explain_acl(&self, req: &AclRequest<'_>) -> Option<String> {
+        let state = self.inner.state.load();
+        let Some(acl) = &state.acl else {
+            return Some("no acl_file: every topic is allowed to the password file's users".into());
+        };
+        let (_, rule) = acl.explain(req.username, req.client_id, req.topic, req.access);
+        let path = self
+            .inner
+            .settings
+            .acl_file
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        rule.map(|r| format!("{path}:{}: {}", r.line, r.text))
+    }
+
     fn start(&self) {
         let Some(interval) = self.inner.settings.reload_interval else {
             return;
