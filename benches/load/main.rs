@@ -1,0 +1,557 @@
+/*!
+Load harness: Debian's mosquitto on 127.0.0.1, driven by hand-written MQTT 3.1.1 clients, in
+each authentication setup, measuring connect rate, publish/subscribe throughput, latencies and
+the broker's own CPU time per operation (from `/proc/<pid>/stat` and the per-thread `/proc/<pid>/task/<tid>/schedstat`).
+
+`cargo bench --bench load` (or `benches/run-load.sh`) runs everything and writes the markdown
+report to `target/load-report.md` (or `LOAD_OUT`). Without `--bench` (as under
+`cargo test --all-targets`) it does a tiny smoke run only.
+
+Environment (all optional): `LOAD_CONNECTS` (2000), `LOAD_CONCURRENCY` (8), `LOAD_MESSAGES`
+(50000), `LOAD_NOCACHE_MESSAGES` (5000, HTTP without cache), `LOAD_MEM_MESSAGES` (200000),
+`LOAD_ROUNDS` (3; rates are the median over rounds, CPU per operation the lowest), `LOAD_SETUPS` (comma list of
+setup keys), `LOAD_OUT`, `MOSQ_AUTH_PLUGIN` (the `.so`), `MOSQUITTO_BIN`.
+*/
+
+mod broker;
+mod http;
+mod mqtt;
+mod report;
+mod work;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use broker::{Broker, Dir};
+use mosq_auth::hash::{hash_password_with, Scheme};
+use report::{ConnectRow, MemRow, PubSubRow, Report};
+use work::{Ids, PubSub};
+
+/// How a broker is set up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// `allow_anonymous true`, no checks at all.
+    NoAuth,
+    /// mosquitto's built-in `password_file` + `acl_file`.
+    Builtin,
+    /// mosq-auth files backend.
+    Files,
+    /// mosq-auth HTTP backend, cache on.
+    HttpCache,
+    /// mosq-auth HTTP backend, `auth_opt_cache false`.
+    HttpNoCache,
+}
+
+/// One row of the comparison.
+#[derive(Clone, Debug)]
+pub struct Setup {
+    pub key: &'static str,
+    pub name: &'static str,
+    pub kind: Kind,
+    /// Users in the password and ACL files (10 or 10,000).
+    pub users: usize,
+}
+
+pub const SETUPS: &[Setup] = &[
+    Setup {
+        key: "none",
+        name: "no authentication",
+        kind: Kind::NoAuth,
+        users: 10,
+    },
+    Setup {
+        key: "builtin",
+        name: "built-in password_file + acl_file",
+        kind: Kind::Builtin,
+        users: 10,
+    },
+    Setup {
+        key: "files",
+        name: "mosq-auth files",
+        kind: Kind::Files,
+        users: 10,
+    },
+    Setup {
+        key: "http",
+        name: "mosq-auth HTTP, cache on",
+        kind: Kind::HttpCache,
+        users: 10,
+    },
+    Setup {
+        key: "http-nocache",
+        name: "mosq-auth HTTP, cache off",
+        kind: Kind::HttpNoCache,
+        users: 10,
+    },
+    Setup {
+        key: "files-10k",
+        name: "mosq-auth files, 10,000 users",
+        kind: Kind::Files,
+        users: 10_000,
+    },
+    Setup {
+        key: "builtin-10k",
+        name: "built-in files, 10,000 users",
+        kind: Kind::Builtin,
+        users: 10_000,
+    },
+];
+
+/// Load sizes.
+#[derive(Clone, Copy, Debug)]
+pub struct Params {
+    pub connects: usize,
+    pub concurrency: usize,
+    pub messages: usize,
+    pub nocache_messages: usize,
+    pub mem_messages: usize,
+    pub rounds: usize,
+    pub publishers: usize,
+    pub subscribers: usize,
+}
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+impl Params {
+    fn full() -> Params {
+        Params {
+            connects: env_usize("LOAD_CONNECTS", 2000),
+            concurrency: env_usize("LOAD_CONCURRENCY", 8).max(1),
+            messages: env_usize("LOAD_MESSAGES", 50_000),
+            nocache_messages: env_usize("LOAD_NOCACHE_MESSAGES", 5_000),
+            mem_messages: env_usize("LOAD_MEM_MESSAGES", 200_000),
+            rounds: env_usize("LOAD_ROUNDS", 3).max(1),
+            publishers: 4,
+            subscribers: 4,
+        }
+    }
+
+    fn smoke() -> Params {
+        Params {
+            connects: 20,
+            concurrency: 2,
+            messages: 200,
+            nocache_messages: 100,
+            mem_messages: 200,
+            rounds: 1,
+            publishers: 2,
+            subscribers: 2,
+        }
+    }
+}
+
+/// The users and files of one setup.
+pub struct Users {
+    pub publishers: Vec<(String, String)>,
+    pub subscribers: Vec<(String, String)>,
+    /// Users the connect storms log in as (cycled).
+    pub connectors: Vec<(String, String)>,
+    pub passwd: String,
+    pub acl: String,
+}
+
+/// Generates `total` users: 4 publishers, 4 subscribers and the rest for connect storms, each
+/// with a `$7$` hash (mosquitto_passwd's format: PBKDF2-SHA512, 101 iterations, own salt) and
+/// one or two ACL rules.
+fn make_users(total: usize, p: &Params) -> Users {
+    let pw = |u: &str| format!("pw-{u}");
+    let publishers: Vec<_> = (0..p.publishers)
+        .map(|i| (format!("pub{i}"), pw(&format!("pub{i}"))))
+        .collect();
+    let subscribers: Vec<_> = (0..p.subscribers)
+        .map(|i| (format!("sub{i}"), pw(&format!("sub{i}"))))
+        .collect();
+    let n_conn = total
+        .saturating_sub(publishers.len() + subscribers.len())
+        .max(1);
+    let connectors: Vec<_> = (0..n_conn)
+        .map(|i| (format!("conn{i}"), pw(&format!("conn{i}"))))
+        .collect();
+    let mut passwd = String::with_capacity(total * 140);
+    let mut acl = String::with_capacity(total * 48);
+    for (u, w) in publishers.iter().chain(&subscribers).chain(&connectors) {
+        let h = hash_password_with(Scheme::Mosquitto7, w.as_bytes(), Some(101)).expect("hash");
+        passwd.push_str(&format!("{u}:{h}\n"));
+    }
+    for (u, _) in &publishers {
+        acl.push_str(&format!(
+            "user {u}\ntopic write bench/{u}/#\ntopic write mem/#\n"
+        ));
+    }
+    for (u, _) in &subscribers {
+        acl.push_str(&format!("user {u}\ntopic read bench/#\ntopic read mem/#\n"));
+    }
+    for (u, _) in &connectors {
+        acl.push_str(&format!("user {u}\ntopic readwrite conn/{u}/#\n"));
+    }
+    Users {
+        publishers,
+        subscribers,
+        connectors,
+        passwd,
+        acl,
+    }
+}
+
+/// The plugin `.so`: `MOSQ_AUTH_PLUGIN`, else `libmosq_auth.so` in this target profile's dir.
+fn plugin_path() -> PathBuf {
+    if let Some(p) = std::env::var_os("MOSQ_AUTH_PLUGIN") {
+        return PathBuf::from(p);
+    }
+    let exe = std::env::current_exe().expect("exe");
+    exe.parent()
+        .and_then(Path::parent)
+        .map(|d| d.join("libmosq_auth.so"))
+        .expect("target dir")
+}
+
+/// The config body for a setup. `extra` is appended (plugin options).
+fn config(kind: Kind, plugin: &Path, http_port: u16, extra: &str) -> String {
+    let plugin = plugin.display();
+    match kind {
+        Kind::NoAuth => "allow_anonymous true\n".into(),
+        Kind::Builtin => {
+            "allow_anonymous false\npassword_file {dir}/passwd\nacl_file {dir}/acl\n".into()
+        }
+        Kind::Files => format!(
+            "allow_anonymous false\nplugin {plugin}\nplugin_opt_backends files\n\
+             plugin_opt_password_file {{dir}}/passwd\nplugin_opt_acl_file {{dir}}/acl\n{extra}"
+        ),
+        Kind::HttpCache | Kind::HttpNoCache => format!(
+            "allow_anonymous false\nplugin {plugin}\nplugin_opt_backends http\n\
+             plugin_opt_http_host 127.0.0.1\nplugin_opt_http_port {http_port}\n\
+             plugin_opt_http_getuser_uri /auth\nplugin_opt_http_aclcheck_uri /acl\n\
+             plugin_opt_http_superuser_uri /superuser\nplugin_opt_http_params_mode json\n\
+             plugin_opt_http_response_mode status\n{}{extra}",
+            if kind == Kind::HttpNoCache {
+                "plugin_opt_cache false\n"
+            } else {
+                ""
+            }
+        ),
+    }
+}
+
+/// A started setup: its directory (kept alive), the broker and the HTTP service if any.
+struct Running {
+    broker: Broker,
+    service: Option<http::Service>,
+    _dir: Dir,
+}
+
+fn start(kind: Kind, users: &Users, plugin: &Path, extra: &str) -> Result<Running, String> {
+    let dir = Dir::new();
+    dir.write("passwd", &users.passwd);
+    dir.write("acl", &users.acl);
+    // A copy the `mosquitto` user can certainly read.
+    let so = dir.path().join("libmosq_auth.so");
+    if kind != Kind::NoAuth && kind != Kind::Builtin {
+        fs::copy(plugin, &so).map_err(|e| format!("{}: {e}", plugin.display()))?;
+    }
+    let service = matches!(kind, Kind::HttpCache | Kind::HttpNoCache).then(http::Service::start);
+    let port = service.as_ref().map_or(0, |s| s.addr.port());
+    let broker = Broker::start(&dir, &config(kind, &so, port, extra))?;
+    Ok(Running {
+        broker,
+        service,
+        _dir: dir,
+    })
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v.get(v.len() / 2).copied().unwrap_or(0.0)
+}
+
+/// What the rounds of one setup measured.
+#[derive(Default)]
+struct Acc {
+    connects: Vec<work::ConnectResult>,
+    reconnects: Vec<work::ConnectResult>,
+    qos: [Vec<work::PubSubResult>; 2],
+    http_note: Option<String>,
+    /// Error lines from the broker log.
+    log_errors: Vec<String>,
+    skipped: Option<String>,
+}
+
+/// One round of one setup: a fresh broker, a connect storm, reconnects, QoS 0 and QoS 1 runs.
+fn run_round(s: &Setup, round: usize, users: &Users, p: &Params, plugin: &Path, acc: &mut Acc) {
+    if acc.skipped.is_some() {
+        return;
+    }
+    let messages = if s.kind == Kind::HttpNoCache {
+        p.nocache_messages
+    } else {
+        p.messages
+    };
+    let run = match start(s.kind, users, plugin, "") {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("load: {}: broker did not start, skipped:\n{e}", s.key);
+            acc.skipped = Some(first_line_of_error(&e));
+            return;
+        }
+    };
+    let b = &run.broker;
+    eprintln!(
+        "load: {} round {}: broker pid {}",
+        s.key,
+        round + 1,
+        b.pid()
+    );
+    // Warm-up connects (broker allocations, HTTP keep-alive connections).
+    let conc = p.concurrency;
+    let who = &users.connectors;
+    work::connects(b, p.connects / 10, conc, who, Ids::Distinct("warm"));
+    let c = work::connects(b, p.connects, conc, who, Ids::Distinct("c"));
+    eprintln!(
+        "load: {}: {} connects in {:.2?}: {:.0}/s, CPU {:.1} us/connect",
+        s.key,
+        c.ok,
+        c.wall,
+        c.per_sec(),
+        c.cpu_per_op().1
+    );
+    acc.connects.push(c);
+    // Reconnects with repeated client ids (password cache warm after the first pass).
+    work::connects(b, p.connects / 4, conc, who, Ids::Repeat(8));
+    acc.reconnects
+        .push(work::connects(b, p.connects, conc, who, Ids::Repeat(8)));
+    let counters = run.service.as_ref().map(|v| v.counters.clone());
+    let before = counters
+        .as_ref()
+        .map(|v| (v.connections.load(Ordering::Relaxed), v.requests()));
+    for (qi, qos) in [0u8, 1].into_iter().enumerate() {
+        let ps = PubSub {
+            publishers: users.publishers.clone(),
+            subscribers: users.subscribers.clone(),
+            topic: "bench/pub{i}/data".into(),
+            filter: "bench/+/data".into(),
+            qos,
+            messages,
+            warmup: 100,
+            window: 64,
+            client_prefix: format!("q{qos}"),
+        };
+        let r = work::pubsub(b, &ps, &mut || {});
+        eprintln!(
+            "load: {} QoS {qos}: {} delivered ({} lost) in {:.2?}: {:.0}/s, CPU {:.2} us/delivery",
+            s.key,
+            r.delivered,
+            r.lost(),
+            r.wall,
+            r.delivered_per_sec(),
+            r.cpu_per_delivery().1
+        );
+        acc.qos[qi].push(r);
+    }
+    for l in b.log().lines().filter(|l| l.contains("rror")).take(3) {
+        if acc.log_errors.len() < 3 {
+            acc.log_errors.push(l.to_string());
+        }
+    }
+    if let (Some(v), Some((c0, r0))) = (&counters, before) {
+        let conns = v.connections.load(Ordering::Relaxed) - c0;
+        let reqs = v.requests() - r0;
+        acc.http_note = Some(format!(
+            "{}: during the two publish/subscribe runs the HTTP service got {reqs} requests on \
+             {conns} new TCP connections (since start: {} requests on {} connections; /auth {}, \
+             /acl {}, /superuser {})",
+            s.name,
+            v.requests(),
+            v.connections.load(Ordering::Relaxed),
+            v.auth.load(Ordering::Relaxed),
+            v.acl.load(Ordering::Relaxed),
+            v.superuser.load(Ordering::Relaxed),
+        ));
+    }
+}
+
+fn first_line_of_error(e: &str) -> String {
+    e.lines()
+        .rev()
+        .find(|l| l.contains("rror") || l.contains("not available"))
+        .or_else(|| e.lines().last())
+        .unwrap_or("")
+        .trim()
+        .to_string()
+}
+
+/// RSS before and after publishing `n` messages to distinct topics.
+fn run_memory(
+    kind: Kind,
+    name: &str,
+    extra: &str,
+    users: &Users,
+    p: &Params,
+    plugin: &Path,
+) -> Option<MemRow> {
+    let run = match start(kind, users, plugin, extra) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("load: memory {name}: skipped: {e}");
+            return None;
+        }
+    };
+    let b = &run.broker;
+    let mut before = 0;
+    let ps = PubSub {
+        publishers: users.publishers[..1].to_vec(),
+        subscribers: users.subscribers[..1].to_vec(),
+        topic: "mem/{i}/{n}".into(),
+        filter: "mem/#".into(),
+        qos: 0,
+        messages: p.mem_messages,
+        warmup: 100,
+        window: 256,
+        client_prefix: "mem".into(),
+    };
+    let r = work::pubsub(b, &ps, &mut || before = b.rss_kib());
+    let after = b.rss_kib();
+    eprintln!(
+        "load: memory {name}: RSS {before} -> {after} KiB after {} distinct topics",
+        r.delivered
+    );
+    Some(MemRow {
+        name: name.to_string(),
+        delivered: r.delivered,
+        rss_before_kib: before,
+        rss_after_kib: after,
+        cpu_per_msg_us: r.cpu_per_delivery().1,
+    })
+}
+
+fn main() {
+    let full = std::env::args().any(|a| a == "--bench");
+    let p = if full {
+        Params::full()
+    } else {
+        Params::smoke()
+    };
+    let plugin = plugin_path();
+    let wanted: Option<Vec<String>> = std::env::var("LOAD_SETUPS")
+        .ok()
+        .map(|v| v.split(',').map(|s| s.trim().to_string()).collect());
+    let setups: Vec<&Setup> = SETUPS
+        .iter()
+        .filter(|s| {
+            wanted
+                .as_ref()
+                .map_or(true, |w| w.iter().any(|k| k == s.key))
+        })
+        .filter(|s| full || matches!(s.key, "none" | "files"))
+        .collect();
+    if !plugin.exists()
+        && setups
+            .iter()
+            .any(|s| !matches!(s.kind, Kind::NoAuth | Kind::Builtin))
+    {
+        eprintln!(
+            "load: {} is missing: run `cargo build --release --lib` first (benches/run-load.sh does)",
+            plugin.display()
+        );
+        if full {
+            std::process::exit(2);
+        }
+        return;
+    }
+    let t0 = Instant::now();
+    eprintln!("load: generating users ...");
+    let small = make_users(10, &p);
+    let big = setups
+        .iter()
+        .any(|s| s.users > 10)
+        .then(|| make_users(10_000, &p));
+    eprintln!("load: users ready in {:.2?}", t0.elapsed());
+    let mut report = Report::new(p, &plugin, full);
+    // Rounds go across all setups, so a change in the machine's other load hits every setup.
+    let mut accs: Vec<Acc> = setups.iter().map(|_| Acc::default()).collect();
+    for round in 0..p.rounds {
+        for (s, acc) in setups.iter().zip(&mut accs) {
+            let users = if s.users > 10 {
+                big.as_ref().unwrap_or(&small)
+            } else {
+                &small
+            };
+            run_round(s, round, users, &p, &plugin, acc);
+        }
+    }
+    for (s, acc) in setups.iter().zip(accs) {
+        if let Some(why) = acc.skipped {
+            report.skipped.push((s.name.to_string(), why));
+            continue;
+        }
+        report
+            .connects
+            .push(ConnectRow::new(s, &acc.connects, &acc.reconnects));
+        for (qi, rows) in acc.qos.iter().enumerate() {
+            report.pubsub.push(PubSubRow::new(s, qi as u8, rows));
+        }
+        report.notes.extend(acc.http_note);
+        if !acc.log_errors.is_empty() {
+            let errors = acc.log_errors.join("` / `");
+            report
+                .notes
+                .push(format!("{}: broker log errors: `{errors}`", s.name));
+        }
+    }
+    let mem_wanted = wanted
+        .as_ref()
+        .map_or(true, |w| w.iter().any(|k| k == "memory"));
+    if mem_wanted {
+        let cases: &[(Kind, &str, &str)] = &[
+            (Kind::NoAuth, "no authentication", ""),
+            (
+                Kind::Files,
+                "mosq-auth files, cache_max_entries 100000 (default)",
+                "",
+            ),
+            (
+                Kind::Files,
+                "mosq-auth files, cache_max_entries 10000",
+                "plugin_opt_cache_max_entries 10000\n",
+            ),
+            (
+                Kind::HttpCache,
+                "mosq-auth HTTP, cache_max_entries 100000 (default)",
+                "",
+            ),
+            (
+                Kind::HttpCache,
+                "mosq-auth HTTP, cache_max_entries 10000",
+                "plugin_opt_cache_max_entries 10000\n",
+            ),
+        ];
+        for (kind, name, extra) in cases.iter().filter(|c| full || c.0 == Kind::Files) {
+            if let Some(row) = run_memory(*kind, name, extra, &small, &p, &plugin) {
+                report.memory.push(row);
+            }
+        }
+    }
+    report.elapsed = t0.elapsed();
+    let md = report.markdown();
+    println!("{md}");
+    if full {
+        let out = std::env::var_os("LOAD_OUT")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| {
+                plugin
+                    .parent()
+                    .and_then(Path::parent)
+                    .unwrap_or(Path::new("."))
+                    .join("load-report.md")
+            });
+        match fs::write(&out, &md) {
+            Ok(()) => eprintln!("load: report written to {}", out.display()),
+            Err(e) => eprintln!("load: cannot write {}: {e}", out.display()),
+        }
+    }
+}

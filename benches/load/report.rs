@@ -1,0 +1,390 @@
+//! The markdown report: machine, versions, one table per workload, and the targets as ratios.
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use crate::work::{ConnectResult, PubSubResult};
+use crate::{median, Params, Setup};
+
+pub struct ConnectRow {
+    pub key: &'static str,
+    pub name: &'static str,
+    pub failed: u64,
+    pub per_sec: f64,
+    pub p50: f64,
+    pub p99: f64,
+    pub cpu_stat: f64,
+    pub cpu_sched: f64,
+    pub re_per_sec: f64,
+    pub re_cpu_sched: f64,
+}
+
+impl ConnectRow {
+    pub fn new(s: &Setup, rounds: &[ConnectResult], re: &[ConnectResult]) -> ConnectRow {
+        let m = |f: &dyn Fn(&ConnectResult) -> f64, v: &[ConnectResult]| {
+            median(v.iter().map(f).collect())
+        };
+        let lo = |f: &dyn Fn(&ConnectResult) -> f64, v: &[ConnectResult]| {
+            v.iter().map(f).fold(f64::INFINITY, f64::min)
+        };
+        ConnectRow {
+            key: s.key,
+            name: s.name,
+            failed: rounds.iter().map(|r| r.refused + r.failed).sum(),
+            per_sec: m(&|r| r.per_sec(), rounds),
+            p50: m(&|r| r.lat.p50, rounds),
+            p99: m(&|r| r.lat.p99, rounds),
+            cpu_stat: lo(&|r| r.cpu_per_op().0, rounds),
+            cpu_sched: lo(&|r| r.cpu_per_op().1, rounds),
+            re_per_sec: m(&|r| r.per_sec(), re),
+            re_cpu_sched: lo(&|r| r.cpu_per_op().1, re),
+        }
+    }
+}
+
+pub struct PubSubRow {
+    pub key: &'static str,
+    pub name: &'static str,
+    pub qos: u8,
+    pub published: u64,
+    pub delivered: u64,
+    pub lost: u64,
+    pub per_sec: f64,
+    pub p50: f64,
+    pub p99: f64,
+    pub cpu_stat: f64,
+    pub cpu_sched: f64,
+}
+
+impl PubSubRow {
+    pub fn new(s: &Setup, qos: u8, rounds: &[PubSubResult]) -> PubSubRow {
+        let m = |f: &dyn Fn(&PubSubResult) -> f64| median(rounds.iter().map(f).collect());
+        let lo =
+            |f: &dyn Fn(&PubSubResult) -> f64| rounds.iter().map(f).fold(f64::INFINITY, f64::min);
+        PubSubRow {
+            key: s.key,
+            name: s.name,
+            qos,
+            published: rounds.iter().map(|r| r.published).sum(),
+            delivered: rounds.iter().map(|r| r.delivered).sum(),
+            lost: rounds.iter().map(|r| r.lost()).sum(),
+            per_sec: m(&|r| r.delivered_per_sec()),
+            p50: m(&|r| r.lat.p50),
+            p99: m(&|r| r.lat.p99),
+            cpu_stat: lo(&|r| r.cpu_per_delivery().0),
+            cpu_sched: lo(&|r| r.cpu_per_delivery().1),
+        }
+    }
+}
+
+pub struct MemRow {
+    pub name: String,
+    pub delivered: u64,
+    pub rss_before_kib: u64,
+    pub rss_after_kib: u64,
+    pub cpu_per_msg_us: f64,
+}
+
+pub struct Report {
+    pub params: Params,
+    pub full: bool,
+    pub plugin: String,
+    pub connects: Vec<ConnectRow>,
+    pub pubsub: Vec<PubSubRow>,
+    pub memory: Vec<MemRow>,
+    pub skipped: Vec<(String, String)>,
+    pub notes: Vec<String>,
+    pub elapsed: Duration,
+    loadavg_start: String,
+}
+
+fn sh(cmd: &str, args: &[&str]) -> String {
+    Command::new(cmd)
+        .args(args)
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default()
+}
+
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .unwrap_or_default()
+        .split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn ratio(a: f64, b: f64) -> String {
+    if b > 0.0 && a > 0.0 {
+        format!("{:.3}", a / b)
+    } else {
+        "n/a".into()
+    }
+}
+
+impl Report {
+    pub fn new(params: Params, plugin: &Path, full: bool) -> Report {
+        Report {
+            params,
+            full,
+            plugin: plugin.display().to_string(),
+            connects: Vec::new(),
+            pubsub: Vec::new(),
+            memory: Vec::new(),
+            skipped: Vec::new(),
+            notes: Vec::new(),
+            elapsed: Duration::ZERO,
+            loadavg_start: loadavg(),
+        }
+    }
+
+    fn machine(&self) -> String {
+        let model = sh("lscpu", &[])
+            .lines()
+            .find_map(|l| l.strip_prefix("Model name:").map(|m| m.trim().to_string()))
+            .unwrap_or_default();
+        let mem = std::fs::read_to_string("/proc/meminfo")
+            .unwrap_or_default()
+            .lines()
+            .find_map(|l| l.strip_prefix("MemTotal:"))
+            .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+            .map(|k| format!("{:.1} GiB", k as f64 / 1048576.0))
+            .unwrap_or_default();
+        let commit = sh("git", &["rev-parse", "--short", "HEAD"]);
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "- CPU: {} x {model} (`nproc`), memory {mem}",
+            sh("nproc", &[])
+        );
+        let _ = writeln!(s, "- kernel: {}", sh("uname", &["-sr"]));
+        let _ = writeln!(s, "- broker: {}", crate::broker::mosquitto_version());
+        let _ = writeln!(s, "- rustc: {}", sh("rustc", &["--version"]));
+        let _ = writeln!(
+            s,
+            "- mosq-auth: {} (commit {commit}), plugin `{}`",
+            env!("CARGO_PKG_VERSION"),
+            self.plugin
+        );
+        let _ = writeln!(
+            s,
+            "- load average (1/5/15 min) at start: {}, at end: {} (the machine is shared: \
+             wall-clock rates are noisy, broker CPU per operation much less so)",
+            self.loadavg_start,
+            loadavg()
+        );
+        s
+    }
+
+    fn connect(&self, key: &str) -> Option<&ConnectRow> {
+        self.connects.iter().find(|r| r.key == key)
+    }
+
+    fn pubsub(&self, key: &str, qos: u8) -> Option<&PubSubRow> {
+        self.pubsub.iter().find(|r| r.key == key && r.qos == qos)
+    }
+
+    fn targets(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "| target | measured (broker CPU, schedstat) | ratio | limit | met |"
+        );
+        let _ = writeln!(s, "|---|---|---|---|---|");
+        let mut row = |what: String, a: Option<f64>, b: Option<f64>, limit: f64| {
+            let (Some(a), Some(b)) = (a, b) else {
+                let _ = writeln!(s, "| {what} | not measured | n/a | {limit:.2} | n/a |");
+                return;
+            };
+            let r = a / b;
+            let _ = writeln!(
+                s,
+                "| {what} | {a:.2} vs {b:.2} us | {} | <= {limit:.2} | {} |",
+                ratio(a, b),
+                if r <= limit { "yes" } else { "**no**" }
+            );
+        };
+        for qos in [0u8, 1] {
+            let c = |k: &str| self.pubsub(k, qos).map(|r| r.cpu_sched);
+            row(
+                format!("QoS {qos}: files (warm cache) per delivery vs no auth"),
+                c("files"),
+                c("none"),
+                1.03,
+            );
+            row(
+                format!("QoS {qos}: HTTP (warm cache) per delivery vs no auth"),
+                c("http"),
+                c("none"),
+                1.03,
+            );
+            row(
+                format!("QoS {qos}: files (warm cache) per delivery vs built-in acl_file"),
+                c("files"),
+                c("builtin"),
+                1.00,
+            );
+            row(
+                format!("QoS {qos}: HTTP (warm cache) per delivery vs built-in acl_file"),
+                c("http"),
+                c("builtin"),
+                1.00,
+            );
+            row(
+                format!("QoS {qos}: files 10,000 users vs 10 users, per delivery"),
+                c("files-10k"),
+                c("files"),
+                1.05,
+            );
+        }
+        let cc = |k: &str| self.connect(k).map(|r| r.cpu_sched);
+        row(
+            "files 10,000 users vs 10 users, per connect".into(),
+            cc("files-10k"),
+            cc("files"),
+            1.05,
+        );
+        row(
+            "files 10,000 users vs 10 users, per reconnect (warm password cache)".into(),
+            self.connect("files-10k").map(|r| r.re_cpu_sched),
+            self.connect("files").map(|r| r.re_cpu_sched),
+            1.05,
+        );
+        s
+    }
+
+    pub fn markdown(&self) -> String {
+        let p = &self.params;
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "# mosq-auth load report{}\n",
+            if self.full {
+                ""
+            } else {
+                " (smoke run, not a measurement)"
+            }
+        );
+        s.push_str(&self.machine());
+        let _ = writeln!(
+            s,
+            "- load: {} connects ({} concurrent connectors) per setup; {} publishers x {} \
+             subscribers, {} messages per QoS level ({} for HTTP without cache), 64-byte \
+             payload, at most 64 messages per publisher in flight; {} round(s) interleaved across setups: rates and latencies are the median \
+             of the rounds, broker CPU per operation the lowest (other load on the machine only \
+             adds to it); whole run {:.0?}\n",
+            p.connects,
+            p.concurrency,
+            p.publishers,
+            p.subscribers,
+            p.messages,
+            p.nocache_messages,
+            p.rounds,
+            self.elapsed
+        );
+
+        let _ = writeln!(s, "## Connects\n");
+        let _ = writeln!(
+            s,
+            "Each connect is TCP connect + CONNECT (username, password, new client id) + CONNACK + \
+             DISCONNECT. \"Reconnect\" repeats 8 client ids per connector, so mosq-auth's password \
+             cache (keyed on username, password and client id) answers.\n"
+        );
+        let _ = writeln!(
+            s,
+            "| setup | connects/s | CONNACK p50 / p99 (us) | broker CPU per connect, stat / schedstat (us) | reconnects/s | broker CPU per reconnect (us) | refused or failed |"
+        );
+        let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---:|");
+        for r in &self.connects {
+            let _ = writeln!(
+                s,
+                "| {} | {:.0} | {:.0} / {:.0} | {:.1} / {:.1} | {:.0} | {:.1} | {} |",
+                r.name,
+                r.per_sec,
+                r.p50,
+                r.p99,
+                r.cpu_stat,
+                r.cpu_sched,
+                r.re_per_sec,
+                r.re_cpu_sched,
+                r.failed
+            );
+        }
+
+        let _ = writeln!(s, "\n## Publish / subscribe\n");
+        let _ = writeln!(
+            s,
+            "Publisher `pubN` publishes to `bench/pubN/data` (write check), every subscriber holds \
+             `bench/+/data` (a read check per delivery). Latency is publish to receive, from a \
+             timestamp in the payload, under full load. CPU per delivery is the broker's CPU time \
+             over the measured run divided by messages delivered (publishes and write checks \
+             included).\n"
+        );
+        let _ = writeln!(
+            s,
+            "| setup | QoS | published / delivered | delivered/s | latency p50 / p99 (us) | broker CPU per delivery, stat / schedstat (us) | lost |"
+        );
+        let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---:|");
+        for r in &self.pubsub {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} / {} | {:.0} | {:.0} / {:.0} | {:.2} / {:.2} | {} |",
+                r.name,
+                r.qos,
+                r.published,
+                r.delivered,
+                r.per_sec,
+                r.p50,
+                r.p99,
+                r.cpu_stat,
+                r.cpu_sched,
+                r.lost
+            );
+        }
+
+        if !self.memory.is_empty() {
+            let _ = writeln!(s, "\n## Memory under distinct topics\n");
+            let _ = writeln!(
+                s,
+                "One publisher sends QoS 0 messages to `mem/0/<n>`, a new topic each, to one \
+                 subscriber of `mem/#`: two new ACL cache keys per message (write + read). RSS is \
+                 the broker's `VmRSS` after the warm-up and after the run.\n"
+            );
+            let _ = writeln!(
+                s,
+                "| setup | messages | RSS before (MiB) | RSS after (MiB) | growth (MiB) | broker CPU per delivery (us) |"
+            );
+            let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|");
+            for m in &self.memory {
+                let _ = writeln!(
+                    s,
+                    "| {} | {} | {:.1} | {:.1} | {:+.1} | {:.2} |",
+                    m.name,
+                    m.delivered,
+                    m.rss_before_kib as f64 / 1024.0,
+                    m.rss_after_kib as f64 / 1024.0,
+                    (m.rss_after_kib as f64 - m.rss_before_kib as f64) / 1024.0,
+                    m.cpu_per_msg_us
+                );
+            }
+        }
+
+        let _ = writeln!(s, "\n## Targets\n");
+        s.push_str(&self.targets());
+
+        if !self.skipped.is_empty() || !self.notes.is_empty() {
+            let _ = writeln!(s, "\n## Notes\n");
+            for (name, why) in &self.skipped {
+                let _ = writeln!(s, "- {name}: skipped, the broker did not start: `{why}`");
+            }
+            for n in &self.notes {
+                let _ = writeln!(s, "- {n}");
+            }
+        }
+        s
+    }
+}

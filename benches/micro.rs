@@ -1,0 +1,253 @@
+/*!
+Micro-benchmarks of the plugin's hot paths, without a broker.
+
+- group `topic`: [`mosq_auth::acl::topic::matches`] and [`covers`](mosq_auth::acl::topic::covers).
+- group `acl_file`: [`AclFile::check`] against a generated 10,000-user file (one rule per user,
+  plus two `pattern` rules), next to the same check against a 10-user file.
+- group `cache`: a [`CachedBackend`] around a backend that always allows (the warm ACL hit path),
+  and [`Plugin::acl_check`] end to end with the files backend and a warm cache.
+- group `hash`: [`PasswordHash::verify`] of a correct password for every supported format.
+
+`cargo bench --bench micro` measures; `cargo test --all-targets` runs each once (criterion's
+test mode).
+*/
+
+use std::hint::black_box;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+
+use mosq_auth::acl::file::AclFile;
+use mosq_auth::acl::topic;
+use mosq_auth::backend::{Access, AclRequest, Answer, AuthRequest, Backend, Verdict};
+use mosq_auth::cache::{CacheSettings, CachedBackend};
+use mosq_auth::config::Options;
+use mosq_auth::hash::{hash_password_with, PasswordHash, SaltEncoding, Scheme};
+use mosq_auth::log::{Level, Logger};
+use mosq_auth::plugin::Plugin;
+
+/// An ACL file with `users` users, one grant each, and two patterns.
+fn acl_text(users: usize) -> String {
+    let mut s = String::with_capacity(users * 48);
+    s.push_str("topic read public/#\n");
+    for i in 0..users {
+        s.push_str(&format!("user u{i}\ntopic readwrite bench/u{i}/#\n"));
+    }
+    s.push_str("pattern read clients/%c/#\npattern readwrite users/%u/#\n");
+    s
+}
+
+fn bench_topic(c: &mut Criterion) {
+    let mut g = c.benchmark_group("topic");
+    let cases = [
+        (
+            "literal",
+            "sensors/building1/floor2/temp",
+            "sensors/building1/floor2/temp",
+        ),
+        (
+            "plus",
+            "sensors/+/floor2/+",
+            "sensors/building1/floor2/temp",
+        ),
+        ("hash", "sensors/#", "sensors/building1/floor2/temp"),
+        (
+            "miss",
+            "sensors/+/floor3/#",
+            "sensors/building1/floor2/temp",
+        ),
+    ];
+    for (name, filter, t) in cases {
+        g.bench_function(format!("matches_{name}"), |b| {
+            b.iter(|| topic::matches(black_box(filter), black_box(t)))
+        });
+    }
+    g.bench_function("covers_hash_over_plus", |b| {
+        b.iter(|| topic::covers(black_box("sensors/#"), black_box("sensors/+/floor2/#")))
+    });
+    g.bench_function("covers_miss", |b| {
+        b.iter(|| topic::covers(black_box("sensors/+/floor2/#"), black_box("sensors/#")))
+    });
+    g.finish();
+}
+
+fn bench_acl_file(c: &mut Criterion) {
+    let mut g = c.benchmark_group("acl_file");
+    for users in [10usize, 10_000] {
+        let acl = AclFile::parse(Path::new("bench.acl"), &acl_text(users)).expect("parse");
+        let user = format!("u{}", users / 2);
+        let allowed = format!("bench/{user}/data");
+        g.bench_function(format!("write_allow_{users}_users"), |b| {
+            b.iter(|| {
+                acl.check(
+                    black_box(Some(user.as_str())),
+                    black_box("client-1"),
+                    black_box(allowed.as_str()),
+                    Access::Write,
+                )
+            })
+        });
+        g.bench_function(format!("read_pattern_{users}_users"), |b| {
+            b.iter(|| {
+                acl.check(
+                    black_box(Some(user.as_str())),
+                    black_box("client-1"),
+                    black_box("clients/client-1/x"),
+                    Access::Read,
+                )
+            })
+        });
+        g.bench_function(format!("read_defer_{users}_users"), |b| {
+            b.iter(|| {
+                acl.check(
+                    black_box(Some(user.as_str())),
+                    black_box("client-1"),
+                    black_box("other/topic"),
+                    Access::Read,
+                )
+            })
+        });
+    }
+    g.bench_function("parse_10000_users", |b| {
+        let text = acl_text(10_000);
+        b.iter(|| AclFile::parse(Path::new("bench.acl"), black_box(&text)).expect("parse"))
+    });
+    g.finish();
+}
+
+/// A backend that allows everything at once.
+struct AllowAll;
+
+impl Backend for AllowAll {
+    fn name(&self) -> &'static str {
+        "allow-all"
+    }
+    fn authenticate(&self, _req: &AuthRequest<'_>) -> Answer {
+        Ok(Verdict::ALLOW)
+    }
+    fn superuser(&self, _username: &str) -> Answer {
+        Ok(Verdict::DEFER)
+    }
+    fn acl(&self, _req: &AclRequest<'_>) -> Answer {
+        Ok(Verdict::ALLOW)
+    }
+}
+
+fn bench_cache(c: &mut Criterion) {
+    let mut g = c.benchmark_group("cache");
+    let logger = Logger::new(Level::Warning);
+    let req = AclRequest {
+        username: Some("sensor-0042"),
+        client_id: "sensor-0042-client",
+        topic: "bench/sensor-0042/temperature",
+        access: Access::Read,
+    };
+    let cached = CachedBackend::new(Arc::new(AllowAll), &CacheSettings::default(), logger);
+    cached.acl(&req).expect("warm");
+    g.bench_function("acl_hit", |b| b.iter(|| cached.acl(black_box(&req))));
+    g.bench_function("superuser_hit", |b| {
+        cached.superuser("sensor-0042").expect("warm");
+        b.iter(|| cached.superuser(black_box("sensor-0042")))
+    });
+    let uncached = CachedBackend::new(
+        Arc::new(AllowAll),
+        &CacheSettings {
+            enabled: false,
+            ..CacheSettings::default()
+        },
+        logger,
+    );
+    g.bench_function("acl_uncached_trivial_backend", |b| {
+        b.iter(|| uncached.acl(black_box(&req)))
+    });
+
+    // The whole plugin: files backend, 10,000-user ACL file, warm cache.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let acl_path = dir.path().join("acl");
+    std::fs::write(&acl_path, acl_text(10_000)).expect("write acl");
+    let options = Options::new([
+        ("backends", "files".to_string()),
+        ("acl_file", acl_path.display().to_string()),
+        ("reload_interval", "0".to_string()),
+        ("log_level", "warning".to_string()),
+    ]);
+    let plugin = Plugin::new(&options).expect("plugin");
+    let (user, client, t) = (&b"u5000"[..], &b"client-5000"[..], &b"bench/u5000/data"[..]);
+    plugin.acl_check(Some(user), client, t, 1);
+    g.bench_function("plugin_acl_check_warm_files_10000", |b| {
+        b.iter(|| plugin.acl_check(black_box(Some(user)), black_box(client), black_box(t), 1))
+    });
+    let options = Options::new([
+        ("backends", "files".to_string()),
+        ("acl_file", acl_path.display().to_string()),
+        ("reload_interval", "0".to_string()),
+        ("log_level", "warning".to_string()),
+        ("cache", "false".to_string()),
+    ]);
+    let plugin_nocache = Plugin::new(&options).expect("plugin");
+    g.bench_function("plugin_acl_check_nocache_files_10000", |b| {
+        b.iter(|| {
+            plugin_nocache.acl_check(black_box(Some(user)), black_box(client), black_box(t), 1)
+        })
+    });
+    g.finish();
+}
+
+fn bench_hash(c: &mut Criterion) {
+    let mut g = c.benchmark_group("hash");
+    g.sample_size(10);
+    g.measurement_time(Duration::from_secs(2));
+    let pw = b"correct horse battery staple";
+    let cases: [(&str, Scheme, Option<u32>, SaltEncoding); 7] = [
+        ("sha512_$6$", Scheme::Mosquitto6, None, SaltEncoding::Auto),
+        (
+            "pbkdf2_$7$_101",
+            Scheme::Mosquitto7,
+            Some(101),
+            SaltEncoding::Auto,
+        ),
+        (
+            "pbkdf2_$7$_1000",
+            Scheme::Mosquitto7,
+            Some(1000),
+            SaltEncoding::Auto,
+        ),
+        (
+            "pbkdf2_auth_plug_901",
+            Scheme::Pbkdf2AuthPlug,
+            None,
+            SaltEncoding::Utf8,
+        ),
+        (
+            "pbkdf2_go_auth_100000",
+            Scheme::Pbkdf2GoAuth,
+            None,
+            SaltEncoding::Base64,
+        ),
+        ("bcrypt_cost10", Scheme::Bcrypt, None, SaltEncoding::Auto),
+        (
+            "argon2id_m4096_t3_p2",
+            Scheme::Argon2id,
+            None,
+            SaltEncoding::Auto,
+        ),
+    ];
+    for (name, scheme, work, salt) in cases {
+        let s = hash_password_with(scheme, pw, work).expect("hash");
+        let h = PasswordHash::parse(&s, salt).expect("parse");
+        assert!(h.verify(pw), "{name} does not verify");
+        g.bench_function(name, |b| b.iter(|| h.verify(black_box(pw))));
+    }
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    bench_topic,
+    bench_acl_file,
+    bench_cache,
+    bench_hash
+);
+criterion_main!(benches);
