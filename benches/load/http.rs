@@ -25,6 +25,30 @@ impl Counters {
     }
 }
 
+/// The name of the service's threads, to find their CPU time in `/proc/self/task`.
+const THREAD_NAME: &str = "http-svc";
+
+/// CPU time (ns) of the service's live threads, from `/proc/self/task/<tid>/schedstat`.
+pub fn cpu_ns() -> u64 {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return 0;
+    };
+    tasks
+        .flatten()
+        .filter(|t| {
+            std::fs::read_to_string(t.path().join("comm")).is_ok_and(|c| c.trim() == THREAD_NAME)
+        })
+        .filter_map(|t| {
+            std::fs::read_to_string(t.path().join("schedstat"))
+                .ok()?
+                .split_whitespace()
+                .next()?
+                .parse::<u64>()
+                .ok()
+        })
+        .sum()
+}
+
 /// The running service; stops accepting when dropped.
 pub struct Service {
     pub addr: SocketAddr,
@@ -39,17 +63,22 @@ impl Service {
         let counters = Arc::new(Counters::default());
         let stop = Arc::new(AtomicBool::new(false));
         let (c, s) = (counters.clone(), stop.clone());
-        thread::spawn(move || {
-            for stream in listener.incoming() {
-                if s.load(Ordering::Relaxed) {
-                    return;
+        let spawned = thread::Builder::new()
+            .name(THREAD_NAME.into())
+            .spawn(move || {
+                for stream in listener.incoming() {
+                    if s.load(Ordering::Relaxed) {
+                        return;
+                    }
+                    let Ok(stream) = stream else { continue };
+                    c.connections.fetch_add(1, Ordering::Relaxed);
+                    let c = c.clone();
+                    let _ = thread::Builder::new()
+                        .name(THREAD_NAME.into())
+                        .spawn(move || serve(stream, &c));
                 }
-                let Ok(stream) = stream else { continue };
-                c.connections.fetch_add(1, Ordering::Relaxed);
-                let c = c.clone();
-                thread::spawn(move || serve(stream, &c));
-            }
-        });
+            });
+        spawned.expect("spawn http service");
         Service {
             addr,
             counters,

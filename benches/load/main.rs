@@ -277,6 +277,7 @@ struct Acc {
     reconnects: Vec<work::ConnectResult>,
     qos: [Vec<work::PubSubResult>; 2],
     http_note: Option<String>,
+    connect_note: Option<String>,
     /// Error lines from the broker log.
     log_errors: Vec<String>,
     skipped: Option<String>,
@@ -311,7 +312,32 @@ fn run_round(s: &Setup, round: usize, users: &Users, p: &Params, plugin: &Path, 
     let conc = p.concurrency;
     let who = &users.connectors;
     work::connects(b, p.connects / 10, conc, who, Ids::Distinct("warm"));
+    let svc = |r: &Running| {
+        r.service.as_ref().map(|v| {
+            (
+                v.counters.connections.load(Ordering::Relaxed),
+                v.counters.requests(),
+                http::cpu_ns(),
+            )
+        })
+    };
+    let svc0 = svc(&run);
     let c = work::connects(b, p.connects, conc, who, Ids::Distinct("c"));
+    if let (Some(a), Some(z)) = (svc0, svc(&run)) {
+        let reqs = (z.1 - a.1).max(1);
+        acc.connect_note = Some(format!(
+            "{}: a {}-connect storm sent {} requests to the HTTP service on {} new TCP \
+             connections; the service used {:.1} us CPU per request, the broker {:.1} us per \
+             connect, and each connector waited {:.0} us per connect (CONNACK p50)",
+            s.name,
+            c.ok,
+            z.1 - a.1,
+            z.0 - a.0,
+            (z.2 - a.2) as f64 / 1e3 / reqs as f64,
+            c.cpu_per_op().1,
+            c.lat.p50,
+        ));
+    }
     eprintln!(
         "load: {}: {} connects in {:.2?}: {:.0}/s, CPU {:.1} us/connect",
         s.key,
@@ -495,6 +521,7 @@ fn main() {
         for (qi, rows) in acc.qos.iter().enumerate() {
             report.pubsub.push(PubSubRow::new(s, qi as u8, rows));
         }
+        report.notes.extend(acc.connect_note);
         report.notes.extend(acc.http_note);
         if !acc.log_errors.is_empty() {
             let errors = acc.log_errors.join("` / `");
