@@ -447,9 +447,9 @@ pub struct Config {
     pub log_level: Level,
     /// Whether backends are asked about superusers.
     pub backend_superusers: bool,
-    /// The files backend's settings, when `files` is in `backends`.
+    /// The files backend's settings, when `files` is in `backends` (taken by `Plugin::new`).
     pub files: Option<files::FilesSettings>,
-    /// The HTTP backend's settings, when `http` is in `backends`.
+    /// The HTTP backend's settings, when `http` is in `backends` (taken by `Plugin::new`).
     pub http: Option<http::HttpSettings>,
     /// Things the operator should know about (unknown options, ignored options).
     pub warnings: Vec<String>,

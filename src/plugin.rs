@@ -1,1 +1,322 @@
-//! One plugin instance. (Scaffold.)
+//! One plugin instance: the configured backends and the order they are asked in.
+//!
+//! This is the safe core the FFI layer calls for every broker event. It knows nothing about
+//! broker types: it takes the username, password, client id and topic as bytes, and returns an
+//! [`Outcome`] that `ffi` maps to a `MOSQ_ERR_*` code.
+//!
+//! The chain follows auth-plug's and go-auth's documented semantics:
+//! - authentication: backends are asked in `auth_opt_backends` order; the first allow or deny
+//!   wins, defer ("not my user") moves on; when nobody decides, the plugin defers to the broker,
+//!   which refuses a client with a username (and lets an anonymous one in only with
+//!   `allow_anonymous true`);
+//! - ACL: unsubscribe is always allowed; a superuser (by `auth_opt_superusers` glob or because a
+//!   backend says so) passes every check; otherwise backends are asked in order, first allow or
+//!   deny wins, and when nobody decides the check is refused;
+//! - a backend error stops the chain and refuses (fail closed): the backend that failed might
+//!   have said deny, and a deny from an earlier backend wins.
+
+use std::str;
+
+use crate::backend::files::FilesBackend;
+use crate::backend::http::HttpBackend;
+use crate::backend::{Access, AclRequest, AuthRequest, Backend, BackendError, Decision};
+use crate::config::{BackendKind, Config, ConfigError, Options};
+use crate::log::{Logger, Throttle};
+use crate::secret::Secret;
+use std::time::Duration;
+
+/// The result of one check, before it becomes a broker return code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Allowed.
+    Allow,
+    /// Refused by a backend (or by the ACL chain finding no rule).
+    Deny,
+    /// Nobody here decided; the broker (or another plugin) decides.
+    Defer,
+    /// A backend failed: refused, and logged.
+    Error,
+}
+
+/// One plugin instance (one per listener with `per_listener_settings true`).
+pub struct Plugin {
+    config: Config,
+    logger: Logger,
+    backends: Vec<Box<dyn Backend>>,
+    error_log: Throttle,
+}
+
+impl std::fmt::Debug for Plugin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Plugin")
+            .field(
+                "backends",
+                &self.backends.iter().map(|b| b.name()).collect::<Vec<_>>(),
+            )
+            .field("log_level", &self.logger.max_level())
+            .finish()
+    }
+}
+
+impl Plugin {
+    /// Validates the options and builds the backends. The error is the line to show the
+    /// operator; the broker then refuses to start.
+    pub fn new(options: &Options) -> Result<Plugin, ConfigError> {
+        let mut config = Config::parse(options)?;
+        let logger = Logger::new(config.log_level);
+        for w in &config.warnings {
+            logger.warning(format_args!("{w}"));
+        }
+        let mut backends: Vec<Box<dyn Backend>> = Vec::new();
+        for kind in config.backends.clone() {
+            match kind {
+                BackendKind::Files => {
+                    let settings = config.files.take().ok_or_else(|| {
+                        ConfigError::Other("internal error: files settings missing".into())
+                    })?;
+                    backends.push(Box::new(FilesBackend::new(settings, logger)?));
+                }
+                BackendKind::Http => {
+                    let settings = config.http.take().ok_or_else(|| {
+                        ConfigError::Other("internal error: http settings missing".into())
+                    })?;
+                    backends.push(Box::new(HttpBackend::new(
+                        settings,
+                        config.anon_username.clone(),
+                        logger,
+                    )?));
+                }
+            }
+        }
+        let plugin = Plugin {
+            config,
+            logger,
+            backends,
+            error_log: Throttle::new(Duration::from_secs(10)),
+        };
+        for b in &plugin.backends {
+            b.start();
+        }
+        logger.notice(format_args!(
+            "started (version {}), backends: {}",
+            env!("CARGO_PKG_VERSION"),
+            plugin
+                .backends
+                .iter()
+                .map(|b| b.name())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+        Ok(plugin)
+    }
+
+    /// The instance's logger.
+    pub fn logger(&self) -> &Logger {
+        &self.logger
+    }
+
+    /// The validated settings.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The backends, in the order they are asked.
+    pub fn backends(&self) -> &[Box<dyn Backend>] {
+        &self.backends
+    }
+
+    fn backend_error(&self, what: &str, backend: &str, err: &BackendError) {
+        if let Some(held) = self.error_log.check() {
+            let more = if held > 0 {
+                format!(" ({held} more errors since the last report)")
+            } else {
+                String::new()
+            };
+            self.logger.error(format_args!(
+                "{what}: backend {backend} failed, refusing: {err}{more}"
+            ));
+        }
+    }
+
+    /// Checks a CONNECT's username and password.
+    ///
+    /// `username` is `None` for a client that sent none (anonymous): the plugin defers, so the
+    /// broker's `allow_anonymous` decides. `password` is `None` when the client sent none or an
+    /// empty one.
+    pub fn basic_auth(
+        &self,
+        username: Option<&[u8]>,
+        password: Option<&[u8]>,
+        client_id: &[u8],
+    ) -> Outcome {
+        let Some(username) = username else {
+            self.logger.debug(format_args!(
+                "auth: anonymous client, deferring to allow_anonymous"
+            ));
+            return Outcome::Defer;
+        };
+        let (Ok(username), Ok(client_id)) = (str::from_utf8(username), str::from_utf8(client_id))
+        else {
+            self.logger.info(format_args!(
+                "auth: username or client id is not UTF-8, refusing"
+            ));
+            return Outcome::Deny;
+        };
+        let password = Secret::new(password.unwrap_or_default());
+        let req = AuthRequest {
+            username,
+            password: &password,
+            client_id,
+        };
+        for backend in &self.backends {
+            match backend.authenticate(&req) {
+                Ok(v) => match v.decision {
+                    Decision::Allow => {
+                        self.logger.info(format_args!(
+                            "auth: user '{username}' (client '{client_id}') allowed by {}",
+                            backend.name()
+                        ));
+                        return Outcome::Allow;
+                    }
+                    Decision::Deny => {
+                        self.logger.info(format_args!(
+                            "auth: user '{username}' (client '{client_id}') refused by {}",
+                            backend.name()
+                        ));
+                        return Outcome::Deny;
+                    }
+                    Decision::Defer => continue,
+                },
+                Err(e) => {
+                    self.backend_error(&format!("auth of user '{username}'"), backend.name(), &e);
+                    return Outcome::Error;
+                }
+            }
+        }
+        self.logger.info(format_args!(
+            "auth: user '{username}' (client '{client_id}') is unknown to every backend"
+        ));
+        Outcome::Defer
+    }
+
+    /// Returns true if and only if `username` is a superuser, by glob or by a backend.
+    pub fn is_superuser(&self, username: &str) -> bool {
+        if self.config.is_glob_superuser(username) {
+            return true;
+        }
+        if !self.config.backend_superusers {
+            return false;
+        }
+        for backend in &self.backends {
+            match backend.superuser(username) {
+                Ok(v) if v.decision == Decision::Allow => return true,
+                Ok(_) => {}
+                // Not knowing means "not a superuser": the ACL chain still decides.
+                Err(e) => self.backend_error(
+                    &format!("superuser check of '{username}'"),
+                    backend.name(),
+                    &e,
+                ),
+            }
+        }
+        false
+    }
+
+    /// Checks one ACL request. `access` is the broker's code (1 read, 2 write, 4 subscribe,
+    /// 8 unsubscribe).
+    pub fn acl_check(
+        &self,
+        username: Option<&[u8]>,
+        client_id: &[u8],
+        topic: &[u8],
+        access: i32,
+    ) -> Outcome {
+        let Some(access) = Access::from_code(access) else {
+            self.logger
+                .warning(format_args!("acl: unknown access code {access}, refusing"));
+            return Outcome::Deny;
+        };
+        if access == Access::Unsubscribe {
+            return Outcome::Allow;
+        }
+        let username = match username.map(str::from_utf8) {
+            None => None,
+            Some(Ok(u)) => Some(u),
+            Some(Err(_)) => return Outcome::Deny,
+        };
+        let (Ok(client_id), Ok(topic)) = (str::from_utf8(client_id), str::from_utf8(topic)) else {
+            return Outcome::Deny;
+        };
+        if let Some(u) = username {
+            if self.is_superuser(u) {
+                self.logger.debug(format_args!(
+                    "acl: superuser '{u}' {access} '{topic}' allowed"
+                ));
+                return Outcome::Allow;
+            }
+        }
+        let req = AclRequest {
+            username,
+            client_id,
+            topic,
+            access,
+        };
+        let who = username.unwrap_or("(anonymous)");
+        for backend in &self.backends {
+            match backend.acl(&req) {
+                Ok(v) => match v.decision {
+                    Decision::Allow => {
+                        self.logger.debug(format_args!(
+                            "acl: '{who}' (client '{client_id}') {access} '{topic}' allowed by {}",
+                            backend.name()
+                        ));
+                        return Outcome::Allow;
+                    }
+                    Decision::Deny => {
+                        self.logger.debug(format_args!(
+                            "acl: '{who}' (client '{client_id}') {access} '{topic}' denied by {}",
+                            backend.name()
+                        ));
+                        return Outcome::Deny;
+                    }
+                    Decision::Defer => continue,
+                },
+                Err(e) => {
+                    self.backend_error(
+                        &format!("acl {access} '{topic}' for '{who}'"),
+                        backend.name(),
+                        &e,
+                    );
+                    return Outcome::Error;
+                }
+            }
+        }
+        self.logger.debug(format_args!(
+            "acl: '{who}' (client '{client_id}') {access} '{topic}' denied: no rule allows it"
+        ));
+        Outcome::Deny
+    }
+
+    /// Re-reads files (SIGHUP). Failures keep the last good state and are logged.
+    pub fn reload(&self) {
+        for backend in &self.backends {
+            match backend.reload() {
+                Ok(()) => self
+                    .logger
+                    .notice(format_args!("reload: backend {} reloaded", backend.name())),
+                Err(e) => self.logger.error(format_args!(
+                    "reload: backend {} kept its last good state: {e}",
+                    backend.name()
+                )),
+            }
+        }
+    }
+}
+
+impl Drop for Plugin {
+    fn drop(&mut self) {
+        for b in &self.backends {
+            b.stop();
+        }
+    }
+}

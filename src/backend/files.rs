@@ -1,9 +1,30 @@
-//! The files backend. (Scaffold.)
+//! The files backend: mosquitto's password file and ACL file formats.
+//!
+//! Both files are parsed completely into an immutable [`Snapshot`] that is swapped in
+//! atomically, so a check never sees half a file, and a file that fails to load on reload
+//! leaves the last good snapshot in force.
+//!
+//! Decisions:
+//! - authentication: a user absent from the password file is not ours (defer); a user whose
+//!   line is malformed is locked out (deny) and reported as `file:line`; an empty password is
+//!   refused; otherwise the hash decides.
+//! - ACL: with an ACL file, its rules decide (see [`crate::acl::file`]). Without one, like
+//!   mosquitto without `acl_file`, every topic is allowed, but only to this backend's own users
+//!   and to anonymous clients; other users are deferred to the next backend.
+//! - superusers: the files have none (use `auth_opt_superusers`).
 
-use std::path::PathBuf;
+use std::collections::HashMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use arc_swap::ArcSwap;
+
+use crate::acl::file::AclFile;
+use crate::backend::{AclRequest, Answer, AuthRequest, Backend, Decision, Verdict};
 use crate::config::{ConfigError, OptSpec, Options};
-use crate::hash::SaltEncoding;
+use crate::hash::{PasswordHash, SaltEncoding};
+use crate::log::Logger;
 
 /// Option specs of the files backend.
 pub mod spec {
@@ -15,19 +36,39 @@ pub mod spec {
         auth_plug: &[],
         go_auth: &["files_password_path", "password_path"],
         default: "(none)",
-        doc: "Password file: `user:hash` lines (mosquitto_passwd, auth-plug `np`, go-auth, bcrypt, argon2id hashes).",
+        doc: "Password file, `user:hash` per line: mosquitto_passwd `$6$`/`$7$`, auth-plug and go-auth `PBKDF2$...`, `$pbkdf2-sha512$`, bcrypt, argon2id.",
+        secret: false,
+    };
+    /// `acl_file`
+    pub const ACL_FILE: OptSpec = OptSpec {
+        name: "acl_file",
+        auth_plug: &[],
+        go_auth: &["files_acl_path", "acl_path"],
+        default: "(none: all topics allowed to the file's users)",
+        doc: "ACL file in mosquitto's format (`user`, `topic [read|write|readwrite|deny]`, `pattern` with `%u`/`%c`).",
+        secret: false,
+    };
+    /// `hasher_salt_encoding`
+    pub const SALT_ENCODING: OptSpec = OptSpec {
+        name: "hasher_salt_encoding",
+        auth_plug: &[],
+        go_auth: &[],
+        default: "(either)",
+        doc: "Salt of `PBKDF2$...` hashes: `utf-8` (auth-plug: the salt text itself) or `base64` (go-auth: decoded). Unset: either is accepted.",
         secret: false,
     };
 }
 
 /// The files backend's options.
-pub const OPTIONS: &[&OptSpec] = &[&spec::PASSWORD_FILE];
+pub const OPTIONS: &[&OptSpec] = &[&spec::PASSWORD_FILE, &spec::ACL_FILE, &spec::SALT_ENCODING];
 
 /// The files backend's validated settings.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct FilesSettings {
     /// The password file.
     pub password_file: Option<PathBuf>,
+    /// The ACL file.
+    pub acl_file: Option<PathBuf>,
     /// How PBKDF2 salts are read.
     pub salt_encoding: SaltEncoding,
 }
@@ -35,9 +76,297 @@ pub struct FilesSettings {
 impl FilesSettings {
     /// Reads the files options.
     pub fn from_options(options: &Options) -> Result<FilesSettings, ConfigError> {
+        let password_file = options.path(&spec::PASSWORD_FILE);
+        let acl_file = options.path(&spec::ACL_FILE);
+        let salt_encoding = match options.get(&spec::SALT_ENCODING) {
+            None => SaltEncoding::Auto,
+            Some(v) => v.parse_with("expected utf-8 or base64", |s| {
+                match s.to_ascii_lowercase().as_str() {
+                    "utf-8" | "utf8" => Some(SaltEncoding::Utf8),
+                    "base64" => Some(SaltEncoding::Base64),
+                    _ => None,
+                }
+            })?,
+        };
+        if password_file.is_none() && acl_file.is_none() {
+            return Err(ConfigError::Missing {
+                option: "auth_opt_password_file".into(),
+                why: "the files backend needs auth_opt_password_file and/or auth_opt_acl_file"
+                    .into(),
+            });
+        }
         Ok(FilesSettings {
-            password_file: options.path(&spec::PASSWORD_FILE),
-            salt_encoding: SaltEncoding::Auto,
+            password_file,
+            acl_file,
+            salt_encoding,
         })
+    }
+}
+
+/// A user's entry in the password file.
+#[derive(Clone, Debug)]
+enum UserEntry {
+    /// A valid hash.
+    Hash(PasswordHash),
+    /// The line was malformed: the user is locked out until it is fixed.
+    Locked,
+}
+
+/// A parsed password file.
+#[derive(Clone, Debug, Default)]
+pub struct PasswordFile {
+    users: HashMap<String, UserEntry>,
+}
+
+impl PasswordFile {
+    /// Parses the text of a password file. Problems are returned as `path:line: message`
+    /// warnings: a malformed line locks out only its user.
+    pub fn parse(path: &Path, text: &str, salt: SaltEncoding) -> (PasswordFile, Vec<String>) {
+        let mut users: HashMap<String, UserEntry> = HashMap::new();
+        let mut first_line: HashMap<String, usize> = HashMap::new();
+        let mut warnings = Vec::new();
+        for (i, raw) in text.lines().enumerate() {
+            let lineno = i + 1;
+            let line = raw.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let where_ = format!("{}:{lineno}", path.display());
+            let Some((user, hash)) = line.split_once(':') else {
+                warnings.push(format!("{where_}: expected `username:hash`, line ignored"));
+                continue;
+            };
+            if user.is_empty() {
+                warnings.push(format!("{where_}: empty username, line ignored"));
+                continue;
+            }
+            if let Some(first) = first_line.get(user) {
+                warnings.push(format!(
+                    "{where_}: user '{user}' already defined on line {first}; this line is ignored"
+                ));
+                continue;
+            }
+            first_line.insert(user.to_string(), lineno);
+            let entry = match PasswordHash::parse(hash.trim(), salt) {
+                Ok(h) => UserEntry::Hash(h),
+                Err(e) => {
+                    warnings.push(format!("{where_}: user '{user}' is locked out: {e}"));
+                    UserEntry::Locked
+                }
+            };
+            users.insert(user.to_string(), entry);
+        }
+        (PasswordFile { users }, warnings)
+    }
+
+    /// Reads and parses the file at `path`.
+    pub fn load(path: &Path, salt: SaltEncoding) -> Result<(PasswordFile, Vec<String>), String> {
+        let text = fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(PasswordFile::parse(path, &text, salt))
+    }
+
+    /// Returns true if and only if the file has a line for `username` (valid or not).
+    pub fn contains(&self, username: &str) -> bool {
+        self.users.contains_key(username)
+    }
+
+    /// The number of users.
+    pub fn len(&self) -> usize {
+        self.users.len()
+    }
+
+    /// Returns true if and only if there are no users.
+    pub fn is_empty(&self) -> bool {
+        self.users.is_empty()
+    }
+
+    /// Checks a password: `Defer` for an unknown user, `Deny` for a locked one or a mismatch.
+    pub fn check(&self, username: &str, password: &[u8]) -> Decision {
+        match self.users.get(username) {
+            None => Decision::Defer,
+            Some(UserEntry::Locked) => Decision::Deny,
+            Some(UserEntry::Hash(_)) if password.is_empty() => Decision::Deny,
+            Some(UserEntry::Hash(h)) => {
+                if h.verify(password) {
+                    Decision::Allow
+                } else {
+                    Decision::Deny
+                }
+            }
+        }
+    }
+}
+
+/// Everything the files backend has loaded, swapped as a whole.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    /// The password file, if configured.
+    pub passwords: Option<PasswordFile>,
+    /// The ACL file, if configured.
+    pub acl: Option<AclFile>,
+}
+
+/// The files backend.
+pub struct FilesBackend {
+    settings: FilesSettings,
+    state: ArcSwap<Snapshot>,
+    logger: Logger,
+}
+
+impl std::fmt::Debug for FilesBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FilesBackend")
+            .field("settings", &self.settings)
+            .finish()
+    }
+}
+
+impl FilesBackend {
+    /// Loads the files. A missing or unreadable file, or an ACL file with errors, is fatal at
+    /// start-up; malformed password lines are logged and lock out their user.
+    pub fn new(settings: FilesSettings, logger: Logger) -> Result<FilesBackend, ConfigError> {
+        let snapshot = load(&settings, &logger).map_err(ConfigError::Other)?;
+        if snapshot.acl.is_none() {
+            logger.notice(format_args!(
+                "files: no acl_file: users of the password file and anonymous clients may use every topic"
+            ));
+        }
+        Ok(FilesBackend {
+            settings,
+            state: ArcSwap::from_pointee(snapshot),
+            logger,
+        })
+    }
+
+    /// The snapshot in force.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.state.load_full()
+    }
+}
+
+/// Loads both files; the error is the message for the operator.
+fn load(settings: &FilesSettings, logger: &Logger) -> Result<Snapshot, String> {
+    let passwords = match &settings.password_file {
+        None => None,
+        Some(path) => {
+            let (file, warnings) = PasswordFile::load(path, settings.salt_encoding)
+                .map_err(|e| format!("files: cannot read the password file {e}"))?;
+            for w in warnings {
+                logger.warning(format_args!("files: {w}"));
+            }
+            Some(file)
+        }
+    };
+    let acl = match &settings.acl_file {
+        None => None,
+        Some(path) => {
+            Some(AclFile::load(path).map_err(|e| format!("files: ACL file not loaded:\n{e}"))?)
+        }
+    };
+    Ok(Snapshot { passwords, acl })
+}
+
+impl Backend for FilesBackend {
+    fn name(&self) -> &'static str {
+        "files"
+    }
+
+    fn authenticate(&self, req: &AuthRequest<'_>) -> Answer {
+        let state = self.state.load();
+        Ok(match &state.passwords {
+            None => Verdict::DEFER,
+            Some(p) => p.check(req.username, req.password.expose()).into(),
+        })
+    }
+
+    fn superuser(&self, _username: &str) -> Answer {
+        Ok(Verdict::DEFER)
+    }
+
+    fn acl(&self, req: &AclRequest<'_>) -> Answer {
+        let state = self.state.load();
+        Ok(match &state.acl {
+            Some(acl) => acl
+                .check(req.username, req.client_id, req.topic, req.access)
+                .into(),
+            None => {
+                let ours = match (req.username, &state.passwords) {
+                    (None, _) => true,
+                    (Some(u), Some(p)) => p.contains(u),
+                    (Some(_), None) => false,
+                };
+                if ours {
+                    Verdict::ALLOW
+                } else {
+                    Verdict::DEFER
+                }
+            }
+        })
+    }
+
+    fn reload(&self) -> Result<(), String> {
+        let snapshot = load(&self.settings, &self.logger)?;
+        self.state.store(Arc::new(snapshot));
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn malformed_lines_are_reported_with_file_and_line_and_lock_out_only_that_user() {
+        let text = "# comment\n\nalice:$7$nonsense\nbob\n:nohash\ncarol:$7$x\ncarol:$7$y\n";
+        let (file, warnings) = PasswordFile::parse(Path::new("/etc/pw"), text, SaltEncoding::Auto);
+        assert!(
+            warnings[0].starts_with("/etc/pw:3: user 'alice' is locked out: "),
+            "{warnings:?}"
+        );
+        assert_eq!(
+            warnings[1],
+            "/etc/pw:4: expected `username:hash`, line ignored"
+        );
+        assert_eq!(warnings[2], "/etc/pw:5: empty username, line ignored");
+        assert!(
+            warnings[4].starts_with("/etc/pw:7: user 'carol' already defined on line 6"),
+            "{warnings:?}"
+        );
+        assert_eq!(file.check("alice", b"x"), Decision::Deny);
+        assert_eq!(file.check("nobody", b"x"), Decision::Defer);
+        assert!(
+            warnings.iter().all(|w| !w.contains("nonsense")),
+            "hash text leaked: {warnings:?}"
+        );
+    }
+
+    #[test]
+    fn settings_need_a_file() {
+        let err =
+            FilesSettings::from_options(&Options::new(Vec::<(String, String)>::new())).unwrap_err();
+        assert!(err.to_string().contains("auth_opt_password_file"), "{err}");
+        let err = FilesSettings::from_options(&Options::new([
+            ("password_file", "/x"),
+            ("hasher_salt_encoding", "hex"),
+        ]))
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "option auth_opt_hasher_salt_encoding: invalid value 'hex': expected utf-8 or base64"
+        );
+    }
+
+    #[test]
+    fn missing_password_file_is_fatal_and_names_the_path() {
+        let settings = FilesSettings {
+            password_file: Some(PathBuf::from("/nonexistent/mosq-auth/pw")),
+            acl_file: None,
+            salt_encoding: SaltEncoding::Auto,
+        };
+        let err = FilesBackend::new(settings, Logger::default()).unwrap_err();
+        assert!(
+            err.to_string().contains("/nonexistent/mosq-auth/pw"),
+            "{err}"
+        );
     }
 }

@@ -1,0 +1,119 @@
+//! NULL-checked conversions from the broker's raw pointers.
+
+use std::ffi::CStr;
+use std::os::raw::{c_char, c_int};
+
+use super::sys::mosquitto_opt;
+use crate::config::Options;
+
+/// The bytes of a NUL-terminated C string, or `None` for NULL.
+///
+/// # Safety
+/// `p` must be NULL or point to a NUL-terminated string that outlives `'a`.
+pub unsafe fn cstr<'a>(p: *const c_char) -> Option<&'a [u8]> {
+    if p.is_null() {
+        None
+    } else {
+        // SAFETY: non-NULL and NUL-terminated per the caller's contract.
+        Some(unsafe { CStr::from_ptr(p) }.to_bytes())
+    }
+}
+
+/// The bytes of a C string, `None` for NULL or empty (the broker passes a zero-length MQTT
+/// password as NULL; an empty one means the same).
+///
+/// # Safety
+/// As for [`cstr`].
+pub unsafe fn nonempty<'a>(p: *const c_char) -> Option<&'a [u8]> {
+    // SAFETY: forwarded contract.
+    unsafe { cstr(p) }.filter(|b| !b.is_empty())
+}
+
+/// The broker's option array as [`Options`]; entries with a NULL key or value are skipped.
+///
+/// # Safety
+/// `opts` must be NULL or point to `count` valid `mosquitto_opt` entries.
+pub unsafe fn options(opts: *const mosquitto_opt, count: c_int) -> Options {
+    let mut pairs = Vec::new();
+    if !opts.is_null() && count > 0 {
+        // SAFETY: the broker passes an array of `count` entries.
+        let slice = unsafe { std::slice::from_raw_parts(opts, count as usize) };
+        for o in slice {
+            // SAFETY: keys and values are NUL-terminated strings owned by the broker.
+            let (k, v) = unsafe { (cstr(o.key), cstr(o.value)) };
+            if let (Some(k), Some(v)) = (k, v) {
+                pairs.push((
+                    String::from_utf8_lossy(k).into_owned(),
+                    String::from_utf8_lossy(v).into_owned(),
+                ));
+            }
+        }
+    }
+    Options::new(pairs)
+}
+
+/// Moves `value` to the heap and returns the pointer for the broker's `userdata`.
+pub fn into_userdata<T>(value: T) -> *mut std::os::raw::c_void {
+    Box::into_raw(Box::new(value)).cast()
+}
+
+/// Borrows the value behind a `userdata` pointer made by [`into_userdata`].
+///
+/// # Safety
+/// `p` must be NULL or come from `into_userdata::<T>` and not have been freed.
+pub unsafe fn userdata<'a, T>(p: *mut std::os::raw::c_void) -> Option<&'a T> {
+    // SAFETY: per the caller's contract.
+    unsafe { p.cast::<T>().as_ref() }
+}
+
+/// Frees a value made by [`into_userdata`]. NULL is ignored.
+///
+/// # Safety
+/// `p` must be NULL or come from `into_userdata::<T>`, and is not used afterwards.
+pub unsafe fn free_userdata<T>(p: *mut std::os::raw::c_void) {
+    if !p.is_null() {
+        // SAFETY: per the caller's contract, `p` is a leaked Box<T>.
+        drop(unsafe { Box::from_raw(p.cast::<T>()) });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::CString;
+
+    #[test]
+    fn null_and_empty_strings() {
+        // SAFETY: NULL and valid C strings.
+        unsafe {
+            assert_eq!(cstr(std::ptr::null()), None);
+            let s = CString::new("").unwrap();
+            assert_eq!(cstr(s.as_ptr()), Some(&b""[..]));
+            assert_eq!(nonempty(s.as_ptr()), None);
+            let s = CString::new(vec![0xff, b'a']).unwrap();
+            assert_eq!(nonempty(s.as_ptr()), Some(&[0xff, b'a'][..]));
+        }
+    }
+
+    #[test]
+    fn options_skip_null_entries() {
+        let k = CString::new("backends").unwrap();
+        let v = CString::new("files").unwrap();
+        let mut opts = [
+            mosquitto_opt {
+                key: k.as_ptr() as *mut _,
+                value: v.as_ptr() as *mut _,
+            },
+            mosquitto_opt {
+                key: std::ptr::null_mut(),
+                value: v.as_ptr() as *mut _,
+            },
+        ];
+        // SAFETY: a valid array of two entries.
+        let o = unsafe { options(opts.as_mut_ptr(), 2) };
+        assert_eq!(format!("{o:?}"), "[\"backends\"]");
+        // SAFETY: NULL array.
+        let o = unsafe { options(std::ptr::null(), 5) };
+        assert_eq!(format!("{o:?}"), "[]");
+    }
+}

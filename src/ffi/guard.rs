@@ -1,0 +1,39 @@
+//! The panic guard around every exported function.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+/// Runs `f`; if it panics, logs an error naming `what` and returns `fallback` instead of
+/// unwinding into the broker (which would abort it).
+///
+/// `AssertUnwindSafe` is sound here: after a panic the plugin's state is only read through
+/// immutable snapshots (`ArcSwap`) and caches that stay consistent.
+pub fn guard<T>(what: &str, fallback: T, f: impl FnOnce() -> T) -> T {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(v) => v,
+        Err(payload) => {
+            let msg = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            crate::log::Logger::default()
+                .error(format_args!("internal error in {what}, refusing: {msg}"));
+            fallback
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_becomes_the_fallback() {
+        let prev = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|_| {}));
+        let rc = guard("test", 12, || -> i32 { panic!("boom") });
+        std::panic::set_hook(prev);
+        assert_eq!(rc, 12);
+        assert_eq!(guard("test", 12, || 0), 0);
+    }
+}

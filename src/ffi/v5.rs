@@ -1,0 +1,211 @@
+//! Plugin API v5 (Mosquitto 2.x): version negotiation, init/cleanup and the callbacks.
+
+use std::os::raw::{c_int, c_void};
+
+use super::broker::{self, Callback};
+use super::convert::{self, cstr, nonempty};
+use super::guard::guard;
+use super::rc;
+use super::sys::mosq_err_t::*;
+use super::sys::mosquitto_plugin_event::*;
+use super::sys::{
+    mosquitto_evt_acl_check, mosquitto_evt_basic_auth, mosquitto_opt, mosquitto_plugin_id_t,
+};
+use crate::plugin::Plugin;
+
+/// One v5 plugin instance: the core plus the identifier needed to unregister callbacks.
+struct Instance {
+    plugin: Plugin,
+    id: *mut mosquitto_plugin_id_t,
+}
+
+const EVENTS: [(u32, Callback); 4] = [
+    (MOSQ_EVT_BASIC_AUTH, on_basic_auth),
+    (MOSQ_EVT_ACL_CHECK, on_acl_check),
+    (MOSQ_EVT_RELOAD, on_reload),
+    (MOSQ_EVT_TICK, on_tick),
+];
+
+/// Picks the plugin API: 5 when offered, unless `MOSQ_AUTH_PLUGIN_API=4` asks for the v4
+/// functions (to test the Mosquitto 1.6 path on a 2.x broker).
+///
+/// # Safety
+/// `supported` must point to `count` integers (the broker's offer).
+#[no_mangle]
+pub unsafe extern "C" fn mosquitto_plugin_version(count: c_int, supported: *const c_int) -> c_int {
+    guard("mosquitto_plugin_version", -1, || {
+        let offered: &[c_int] = if supported.is_null() || count <= 0 {
+            &[]
+        } else {
+            // SAFETY: the broker passes `count` integers.
+            unsafe { std::slice::from_raw_parts(supported, count as usize) }
+        };
+        let want_v4 = std::env::var(super::API_ENV)
+            .map(|v| v.trim() == "4")
+            .unwrap_or(false);
+        let order: &[c_int] = if want_v4 { &[4, 5] } else { &[5, 4] };
+        order
+            .iter()
+            .copied()
+            .find(|v| offered.contains(v))
+            .unwrap_or(-1)
+    })
+}
+
+/// Validates the options, builds the backends and registers the callbacks. Any problem is
+/// logged and returns an error, so the broker refuses to start.
+///
+/// # Safety
+/// Arguments as documented in mosquitto_plugin.h.
+#[no_mangle]
+pub unsafe extern "C" fn mosquitto_plugin_init(
+    identifier: *mut mosquitto_plugin_id_t,
+    userdata: *mut *mut c_void,
+    options: *mut mosquitto_opt,
+    option_count: c_int,
+) -> c_int {
+    guard("mosquitto_plugin_init", MOSQ_ERR_UNKNOWN, || {
+        if userdata.is_null() {
+            return MOSQ_ERR_INVAL;
+        }
+        // SAFETY: the broker passes `option_count` options.
+        let opts = unsafe { convert::options(options, option_count) };
+        let Some(plugin) = super::new_plugin(&opts) else {
+            return MOSQ_ERR_INVAL;
+        };
+        let ud = convert::into_userdata(Instance {
+            plugin,
+            id: identifier,
+        });
+        for (event, cb) in EVENTS {
+            // SAFETY: `identifier` is the broker's; `ud` lives until cleanup.
+            let rc = unsafe { broker::register(identifier, event, cb, ud) };
+            if rc != MOSQ_ERR_SUCCESS && event != MOSQ_EVT_TICK {
+                crate::log::Logger::default().error(format_args!(
+                    "cannot register callback for event {event}: error {rc}"
+                ));
+                // SAFETY: unregister what was registered, then free our own allocation.
+                unsafe {
+                    for (e, c) in EVENTS {
+                        broker::unregister(identifier, e, c);
+                    }
+                    convert::free_userdata::<Instance>(ud);
+                }
+                return MOSQ_ERR_UNKNOWN;
+            }
+        }
+        // SAFETY: checked non-NULL above.
+        unsafe { *userdata = ud };
+        MOSQ_ERR_SUCCESS
+    })
+}
+
+/// Unregisters the callbacks and frees the instance (stopping its background threads).
+///
+/// # Safety
+/// `userdata` must be what `mosquitto_plugin_init` stored.
+#[no_mangle]
+pub unsafe extern "C" fn mosquitto_plugin_cleanup(
+    userdata: *mut c_void,
+    _options: *mut mosquitto_opt,
+    _option_count: c_int,
+) -> c_int {
+    guard("mosquitto_plugin_cleanup", MOSQ_ERR_SUCCESS, || {
+        // SAFETY: `userdata` came from init.
+        if let Some(inst) = unsafe { convert::userdata::<Instance>(userdata) } {
+            for (event, cb) in EVENTS {
+                // SAFETY: same identifier and callbacks as at registration.
+                unsafe { broker::unregister(inst.id, event, cb) };
+            }
+        }
+        // SAFETY: not used again by the broker after cleanup.
+        unsafe { convert::free_userdata::<Instance>(userdata) };
+        crate::log::flush();
+        MOSQ_ERR_SUCCESS
+    })
+}
+
+unsafe extern "C" fn on_basic_auth(
+    _event: c_int,
+    event_data: *mut c_void,
+    userdata: *mut c_void,
+) -> c_int {
+    guard("basic auth", MOSQ_ERR_AUTH, || {
+        crate::log::flush();
+        // SAFETY: userdata is our Instance; event_data is a mosquitto_evt_basic_auth for this event.
+        let (Some(inst), Some(ed)) = (unsafe { convert::userdata::<Instance>(userdata) }, unsafe {
+            event_data.cast::<mosquitto_evt_basic_auth>().as_ref()
+        }) else {
+            return MOSQ_ERR_AUTH;
+        };
+        // SAFETY: strings owned by the broker for the duration of the call.
+        let (username, password, client_id) = unsafe {
+            (
+                cstr(ed.username),
+                nonempty(ed.password),
+                broker::client_id(ed.client),
+            )
+        };
+        rc::auth(
+            inst.plugin
+                .basic_auth(username, password, client_id.unwrap_or_default()),
+        )
+    })
+}
+
+unsafe extern "C" fn on_acl_check(
+    _event: c_int,
+    event_data: *mut c_void,
+    userdata: *mut c_void,
+) -> c_int {
+    guard("acl check", MOSQ_ERR_ACL_DENIED, || {
+        crate::log::flush();
+        // SAFETY: userdata is our Instance; event_data is a mosquitto_evt_acl_check.
+        let (Some(inst), Some(ed)) = (unsafe { convert::userdata::<Instance>(userdata) }, unsafe {
+            event_data.cast::<mosquitto_evt_acl_check>().as_ref()
+        }) else {
+            return MOSQ_ERR_ACL_DENIED;
+        };
+        // SAFETY: the client and topic are valid for the duration of the call.
+        let (username, client_id, topic) = unsafe {
+            (
+                broker::client_username(ed.client),
+                broker::client_id(ed.client),
+                cstr(ed.topic),
+            )
+        };
+        let Some(topic) = topic else {
+            return MOSQ_ERR_ACL_DENIED;
+        };
+        rc::acl(
+            inst.plugin
+                .acl_check(username, client_id.unwrap_or_default(), topic, ed.access),
+        )
+    })
+}
+
+unsafe extern "C" fn on_reload(
+    _event: c_int,
+    _event_data: *mut c_void,
+    userdata: *mut c_void,
+) -> c_int {
+    guard("reload", MOSQ_ERR_SUCCESS, || {
+        crate::log::flush();
+        // SAFETY: userdata is our Instance.
+        if let Some(inst) = unsafe { convert::userdata::<Instance>(userdata) } {
+            inst.plugin.reload();
+        }
+        MOSQ_ERR_SUCCESS
+    })
+}
+
+unsafe extern "C" fn on_tick(
+    _event: c_int,
+    _event_data: *mut c_void,
+    _userdata: *mut c_void,
+) -> c_int {
+    guard("tick", MOSQ_ERR_SUCCESS, || {
+        crate::log::flush();
+        MOSQ_ERR_SUCCESS
+    })
+}

@@ -1,0 +1,317 @@
+//! The files backend end to end: Debian's mosquitto loads the freshly built plugin (plugin API
+//! v5 and v4) and real MQTT v3.1.1 and v5 clients connect, publish and subscribe.
+
+mod common;
+
+use common::{mosquitto_passwd_line, Broker, ConnectError, Mqtt, Proto, PROTOS};
+use std::time::Duration;
+
+const ACL: &str = "\
+# anonymous clients
+topic read public/#
+
+user alice
+topic readwrite alice/#
+topic read shared/#
+topic deny alice/secret
+
+user bob
+topic write bob/in
+topic read bob/out
+
+pattern readwrite users/%u/#
+pattern write clients/%c/status
+";
+
+fn conf() -> &'static str {
+    "allow_anonymous false\n\
+     plugin {plugin}\n\
+     plugin_opt_backends files\n\
+     plugin_opt_password_file {dir}/passwd\n\
+     plugin_opt_acl_file {dir}/acl\n\
+     plugin_opt_log_level debug\n"
+}
+
+fn passwd() -> String {
+    format!(
+        "{}\n{}\n{}\n",
+        mosquitto_passwd_line("alice", "alice-pw"),
+        mosquitto_passwd_line("bob", "bob-pw"),
+        mosquitto_passwd_line("a+b", "plus-pw"),
+    )
+}
+
+fn start(v4: bool, body: &str, passwd: &str, acl: &str) -> Broker {
+    let files = [("passwd", passwd), ("acl", acl)];
+    if v4 {
+        Broker::start_v4(body, &files)
+    } else {
+        Broker::start(body, &files)
+    }
+}
+
+/// The refusal code a broker sends for a bad password: 5 in MQTT 3.1.1, 0x87 in MQTT 5.
+fn not_authorised(proto: Proto) -> ConnectError {
+    ConnectError::Refused(match proto {
+        Proto::V311 => 5,
+        Proto::V5 => 0x87,
+    })
+}
+
+/// SUBACK code for a refused subscription.
+fn sub_refused(proto: Proto) -> u8 {
+    match proto {
+        Proto::V311 => 0x80,
+        Proto::V5 => 0x87,
+    }
+}
+
+fn connect_checks(v4: bool) {
+    let b = start(v4, conf(), &passwd(), ACL);
+    for proto in PROTOS {
+        Mqtt::ok(proto, b.port, "c1", Some(("alice", "alice-pw")));
+        assert_eq!(
+            Mqtt::connect(proto, b.port, "c2", Some(("alice", "wrong"))).err(),
+            Some(not_authorised(proto))
+        );
+        assert_eq!(
+            Mqtt::connect(proto, b.port, "c3", Some(("alice", ""))).err(),
+            Some(not_authorised(proto))
+        );
+        assert_eq!(
+            Mqtt::connect(proto, b.port, "c4", Some(("mallory", "x"))).err(),
+            Some(not_authorised(proto))
+        );
+        assert_eq!(
+            Mqtt::connect(proto, b.port, "c5", None).err(),
+            Some(not_authorised(proto))
+        );
+    }
+    let log = b.log();
+    assert!(log.contains("mosq-auth: started"), "{log}");
+    for secret in ["alice-pw", "wrong", "bob-pw", "$7$"] {
+        assert!(
+            !log.contains(secret),
+            "the broker log contains '{secret}':\n{log}"
+        );
+    }
+}
+
+#[test]
+fn connect_v5_api() {
+    connect_checks(false);
+}
+
+#[test]
+fn connect_v4_api() {
+    connect_checks(true);
+}
+
+fn acl_checks(v4: bool) {
+    let b = start(v4, conf(), &passwd(), ACL);
+    for proto in PROTOS {
+        let alice = Mqtt::ok(proto, b.port, "alice-1", Some(("alice", "alice-pw")));
+        let bob = Mqtt::ok(proto, b.port, "bob-1", Some(("bob", "bob-pw")));
+
+        // Subscribe: granted only when read access covers the whole filter.
+        assert_eq!(alice.subscribe("alice/#"), 1);
+        assert_eq!(alice.subscribe("shared/+/x"), 1);
+        assert_eq!(alice.subscribe("users/alice/#"), 1);
+        assert_eq!(alice.subscribe("#"), sub_refused(proto));
+        assert_eq!(alice.subscribe("bob/out"), sub_refused(proto));
+        assert_eq!(bob.subscribe("bob/out"), 1);
+        assert_eq!(
+            bob.subscribe("bob/in"),
+            sub_refused(proto),
+            "write-only topic"
+        );
+        assert_eq!(
+            bob.subscribe("users/alice/#"),
+            sub_refused(proto),
+            "pattern is per user"
+        );
+
+        // Publish: allowed and denied. v5 reports 0x87; 3.1.1 acks with 0 and drops it.
+        let denied = match proto {
+            Proto::V311 => 0,
+            Proto::V5 => 0x87,
+        };
+        assert_eq!(bob.publish("bob/in", "to-bob-in"), 0);
+        assert_eq!(alice.publish("alice/x", "a1"), 0);
+        assert_eq!(
+            alice.recv(Duration::from_secs(5)),
+            Some(("alice/x".into(), "a1".into()))
+        );
+        assert_eq!(alice.publish("bob/out", "forged"), denied);
+        assert_eq!(alice.publish("shared/a/x", "read-only"), denied);
+        assert_eq!(bob.publish("clients/bob-1/status", "up"), 0, "pattern %c");
+        assert_eq!(bob.publish("clients/alice-1/status", "spoof"), denied);
+
+        // Read: a message alice may not read is not delivered even though her
+        // subscription matches it (deny wins over readwrite alice/#).
+        assert_eq!(alice.publish("alice/secret", "s"), denied);
+        assert_eq!(alice.publish("alice/y", "a2"), 0);
+        assert_eq!(
+            alice.recv(Duration::from_secs(5)),
+            Some(("alice/y".into(), "a2".into()))
+        );
+        assert_eq!(alice.recv(Duration::from_millis(300)), None);
+    }
+}
+
+#[test]
+fn acl_v5_api() {
+    acl_checks(false);
+}
+
+#[test]
+fn acl_v4_api() {
+    acl_checks(true);
+}
+
+#[test]
+fn denied_read_is_not_delivered() {
+    // carol may subscribe to news/# but must not receive news/private.
+    let acl = "user alice\ntopic readwrite news/#\nuser carol\ntopic read news/#\ntopic deny news/private\n";
+    let pw = format!(
+        "{}\n{}\n",
+        mosquitto_passwd_line("alice", "alice-pw"),
+        mosquitto_passwd_line("carol", "carol-pw")
+    );
+    let b = start(false, conf(), &pw, acl);
+    for proto in PROTOS {
+        let carol = Mqtt::ok(proto, b.port, "carol", Some(("carol", "carol-pw")));
+        let alice = Mqtt::ok(proto, b.port, "alice", Some(("alice", "alice-pw")));
+        assert_eq!(carol.subscribe("news/#"), 1);
+        assert_eq!(alice.publish("news/private", "p"), 0);
+        assert_eq!(alice.publish("news/public", "q"), 0);
+        assert_eq!(
+            carol.recv(Duration::from_secs(5)),
+            Some(("news/public".into(), "q".into()))
+        );
+        assert_eq!(carol.recv(Duration::from_millis(300)), None);
+    }
+}
+
+#[test]
+fn special_characters_in_username_never_match_patterns() {
+    // The user "a+b" would otherwise get users/a+b/# which, as a filter, is a wildcard.
+    let b = start(false, conf(), &passwd(), ACL);
+    for proto in PROTOS {
+        let c = Mqtt::ok(proto, b.port, "plus", Some(("a+b", "plus-pw")));
+        assert_eq!(c.subscribe("users/a+b/#"), sub_refused(proto));
+        assert_eq!(c.subscribe("users/x/#"), sub_refused(proto));
+    }
+}
+
+#[test]
+fn anonymous_clients_get_the_rules_before_the_first_user() {
+    let body = conf().replace("allow_anonymous false", "allow_anonymous true");
+    let b = start(false, &body, &passwd(), ACL);
+    for proto in PROTOS {
+        let anon = Mqtt::ok(proto, b.port, "anon", None);
+        assert_eq!(anon.subscribe("public/#"), 1);
+        assert_eq!(anon.subscribe("alice/#"), sub_refused(proto));
+        // Patterns with %u never apply to anonymous clients.
+        assert_eq!(anon.subscribe("users/anonymous/#"), sub_refused(proto));
+    }
+}
+
+#[test]
+fn bad_option_value_stops_the_broker_naming_option_and_value() {
+    let out = Broker::start_fails(
+        &format!("{}plugin_opt_log_level loud\n", conf()),
+        &[("passwd", &passwd()), ("acl", ACL)],
+    );
+    assert!(
+        out.contains("option auth_opt_log_level: invalid value 'loud': expected one of error, warning, notice, info, debug"),
+        "{out}"
+    );
+}
+
+#[test]
+fn missing_password_file_stops_the_broker_naming_the_path() {
+    let out = Broker::start_fails(
+        "plugin {plugin}\nplugin_opt_backends files\nplugin_opt_password_file {dir}/nope\n",
+        &[],
+    );
+    assert!(out.contains("/nope: No such file or directory"), "{out}");
+}
+
+#[test]
+fn broken_acl_file_stops_the_broker_with_file_and_line() {
+    let out = Broker::start_fails(
+        conf(),
+        &[("passwd", &passwd()), ("acl", "user alice\ntopc read x\n")],
+    );
+    assert!(out.contains("/acl:2: "), "{out}");
+}
+
+#[test]
+fn unknown_option_is_a_warning_with_a_suggestion() {
+    let b = start(
+        false,
+        &format!("{}plugin_opt_superuser admin\n", conf()),
+        &passwd(),
+        ACL,
+    );
+    let log = b.log();
+    assert!(
+        log.contains("unknown option auth_opt_superuser (did you mean auth_opt_superusers?)"),
+        "{log}"
+    );
+}
+
+#[test]
+fn auth_plugin_and_auth_opt_lines_work_too() {
+    let body = conf()
+        .replace("plugin ", "auth_plugin ")
+        .replace("plugin_opt_", "auth_opt_");
+    let b = start(false, &body, &passwd(), ACL);
+    Mqtt::ok(Proto::V311, b.port, "c", Some(("alice", "alice-pw")));
+    assert!(Mqtt::connect(Proto::V311, b.port, "d", Some(("alice", "nope"))).is_err());
+}
+
+#[test]
+fn superusers_pass_every_acl_check() {
+    let body = format!("{}plugin_opt_superusers adm*\n", conf());
+    let pw = format!(
+        "{}{}\n",
+        passwd(),
+        mosquitto_passwd_line("admin", "admin-pw")
+    );
+    let b = start(false, &body, &pw, ACL);
+    for proto in PROTOS {
+        let admin = Mqtt::ok(proto, b.port, "admin", Some(("admin", "admin-pw")));
+        assert_eq!(admin.subscribe("#"), 1);
+        assert_eq!(admin.publish("bob/out", "x"), 0);
+    }
+}
+
+#[test]
+fn per_listener_settings_give_each_listener_its_own_plugin_instance() {
+    // Listener 1 (the harness's) knows alice; listener 2 knows only bob.
+    let dir = common::Dir::new();
+    let port2 = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    dir.write("pw1", mosquitto_passwd_line("alice", "alice-pw") + "\n");
+    dir.write("pw2", mosquitto_passwd_line("bob", "bob-pw") + "\n");
+    let body = format!(
+        "allow_anonymous false\n\
+         plugin {{plugin}}\nplugin_opt_backends files\nplugin_opt_password_file {{dir}}/pw1\n\
+         listener {port2} 127.0.0.1\nallow_anonymous false\n\
+         plugin {{plugin}}\nplugin_opt_backends files\nplugin_opt_password_file {{dir}}/pw2\n"
+    );
+    let start = common::Start {
+        global: "per_listener_settings true".into(),
+        ..Default::default()
+    };
+    let b = Broker::start_in(dir, &body, start);
+    Mqtt::ok(Proto::V5, b.port, "a", Some(("alice", "alice-pw")));
+    assert!(Mqtt::connect(Proto::V5, b.port, "b", Some(("bob", "bob-pw"))).is_err());
+    Mqtt::ok(Proto::V5, port2, "b", Some(("bob", "bob-pw")));
+    assert!(Mqtt::connect(Proto::V5, port2, "a", Some(("alice", "alice-pw"))).is_err());
+}
