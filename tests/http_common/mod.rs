@@ -132,8 +132,35 @@ impl Server {
         Server::start_inner(Arc::new(handler), Some(config))
     }
 
+    /// A plain HTTP server on a given port (to bring a service back where it was).
+    pub fn start_on(
+        port: u16,
+        handler: impl Fn(&Request) -> Reply + Send + Sync + 'static,
+    ) -> Server {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let listener = loop {
+            match TcpListener::bind(("127.0.0.1", port)) {
+                Ok(l) => break l,
+                Err(e) if Instant::now() < deadline => {
+                    let _ = e;
+                    thread::sleep(Duration::from_millis(50));
+                }
+                Err(e) => panic!("cannot bind 127.0.0.1:{port} again: {e}"),
+            }
+        };
+        Server::run(listener, Arc::new(handler), None)
+    }
+
     fn start_inner(handler: Handler, tls: Option<Arc<rustls::ServerConfig>>) -> Server {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        Server::run(listener, handler, tls)
+    }
+
+    fn run(
+        listener: TcpListener,
+        handler: Handler,
+        tls: Option<Arc<rustls::ServerConfig>>,
+    ) -> Server {
         let addr = listener.local_addr().expect("local addr");
         let state = Arc::new(State {
             requests: Mutex::new(Vec::new()),
@@ -324,6 +351,80 @@ fn serve<S: Read + Write>(mut s: S, id: usize, st: &State, tcp: &TcpStream) {
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Decodes a form value (`%XX`, `+` as space).
+pub fn form_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < b.len() => {
+                let hex = std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("");
+                match u8::from_str_radix(hex, 16) {
+                    Ok(v) => {
+                        out.push(v);
+                        i += 2;
+                    }
+                    Err(_) => out.push(b'%'),
+                }
+            }
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The request's fields, from a form body, a query string or a JSON body.
+pub fn fields(req: &Request) -> std::collections::HashMap<String, String> {
+    let mut map = std::collections::HashMap::new();
+    if req.header("content-type") == Some("application/json") {
+        if let Ok(serde_json::Value::Object(o)) = serde_json::from_slice(&req.body) {
+            for (k, v) in o {
+                let v = match v {
+                    serde_json::Value::String(s) => s,
+                    other => other.to_string(),
+                };
+                map.insert(k, v);
+            }
+        }
+        return map;
+    }
+    let text = match &req.query {
+        Some(q) if req.body.is_empty() => q.clone(),
+        _ => String::from_utf8_lossy(&req.body).into_owned(),
+    };
+    for pair in text.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        map.insert(form_decode(k), form_decode(v));
+    }
+    map
+}
+
+/// A tiny auth service for both contracts: users alice/secret, bob/bob-pw and admin/admin-pw;
+/// admin is a superuser; users may use topics under `<username>/` only.
+pub fn users_service(req: &Request) -> Reply {
+    let f = fields(req);
+    let user = f.get("username").cloned().unwrap_or_default();
+    let allowed = match req.path.as_str() {
+        "/auth" | "/getuser" => {
+            let pw = f.get("password").cloned().unwrap_or_default();
+            matches!(
+                (user.as_str(), pw.as_str()),
+                ("alice", "secret") | ("bob", "bob-pw") | ("admin", "admin-pw")
+            )
+        }
+        "/superuser" => user == "admin",
+        "/acl" | "/aclcheck" => {
+            let topic = f.get("topic").cloned().unwrap_or_default();
+            !user.is_empty() && topic.starts_with(&format!("{user}/"))
+        }
+        _ => return Reply::status(404),
+    };
+    Reply::status(if allowed { 200 } else { 403 })
 }
 
 /// A throwaway CA with a server certificate for 127.0.0.1/localhost and a client certificate.

@@ -38,9 +38,11 @@ no retries, TLS certificates verified.
 One `reqwest` client is built per backend and keeps connections alive, so a check on a warm
 connection is one round trip. Every check has a hard deadline (`http_timeout`), retries
 included. After `http_failure_threshold` failures in a row a circuit breaker fails checks at
-once for `http_cooldown` (see [`breaker`]). Errors are logged once per burst, not once per
-message. No line ever contains a password, the Basic auth key, the `Authorization` header or
-an extra header's value.
+once for `http_cooldown` (see [`breaker`]); the breaker opening and closing is logged at
+warning and notice level. Errors are logged once per burst, not once per message: the backend
+returns the error with its cause and the plugin's chain logs it through `log::Throttle`; the
+backend itself adds only a debug line per failure. No line ever contains a password, the Basic
+auth key, the `Authorization` header or an extra header's value.
 */
 
 use std::io::Read;
@@ -54,7 +56,7 @@ use crate::backend::{
     Access, AclRequest, Answer, AuthRequest, Backend, BackendError, CacheHint, Decision, Verdict,
 };
 use crate::config::ConfigError;
-use crate::log::{Logger, Throttle};
+use crate::log::Logger;
 
 pub mod breaker;
 pub mod response;
@@ -68,9 +70,6 @@ pub use settings::{
 use breaker::{Breaker, Change};
 use wire::Call;
 
-/// How often a burst of errors is logged.
-const ERROR_LOG_INTERVAL: Duration = Duration::from_secs(10);
-
 /// A try is not started with less time than this left before the deadline.
 const MIN_TRY: Duration = Duration::from_millis(5);
 
@@ -80,7 +79,6 @@ pub struct HttpBackend {
     client: reqwest::blocking::Client,
     anon_username: String,
     logger: Logger,
-    errors: Throttle,
     breaker: Breaker,
 }
 
@@ -183,7 +181,6 @@ impl HttpBackend {
             client,
             anon_username,
             logger,
-            errors: Throttle::new(ERROR_LOG_INTERVAL),
         })
     }
 
@@ -279,17 +276,12 @@ impl HttpBackend {
                     )),
                     _ => {}
                 }
-                if let Some(held) = self.errors.check() {
-                    let more = if held > 0 {
-                        format!(" ({held} similar errors since the last line)")
-                    } else {
-                        String::new()
-                    };
-                    self.logger.error(format_args!(
-                        "{msg} after {:.0} ms{more}",
-                        elapsed.as_secs_f64() * 1000.0
-                    ));
-                }
+                self.logger.debug(format_args!(
+                    "{msg} (user={}{}, {:.1} ms)",
+                    call.username(),
+                    describe_call(&call),
+                    elapsed.as_secs_f64() * 1000.0
+                ));
                 Err(BackendError::new(msg))
             }
         }
