@@ -592,6 +592,18 @@ fn hanging_server_errors_within_the_deadline() {
 }
 
 #[test]
+fn body_that_stalls_errors_within_the_deadline() {
+    let server = Server::always(Reply::HangInBody);
+    let b = go_auth(
+        &server,
+        &[("http_timeout", "1"), ("http_response_mode", "text")],
+    );
+    let (res, took) = timed(|| b.superuser("alice"));
+    assert!(res.is_err(), "{res:?}");
+    assert!(took < Duration::from_secs(3), "took {took:?}");
+}
+
+#[test]
 fn retries_on_5xx_within_the_deadline() {
     let server = Server::always(Reply::status(500));
     let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));

@@ -63,6 +63,8 @@ pub enum Reply {
     },
     /// Never answer (until the server is dropped).
     Hang,
+    /// Send the status line, headers and part of the body, then hang.
+    HangInBody,
     /// Close the connection without answering.
     Close,
 }
@@ -333,6 +335,15 @@ fn serve<S: Read + Write>(mut s: S, id: usize, st: &State, tcp: &TcpStream) {
                 if s.write_all(&bytes).and_then(|_| s.flush()).is_err() {
                     return;
                 }
+            }
+            Reply::HangInBody => {
+                let _ = s.write_all(b"HTTP/1.1 200 Test\r\nContent-Length: 100\r\n\r\nok");
+                let _ = s.flush();
+                let until = Instant::now() + Duration::from_secs(60);
+                while !st.stop.load(Ordering::Acquire) && Instant::now() < until {
+                    thread::sleep(Duration::from_millis(20));
+                }
+                return;
             }
             Reply::Hang => {
                 let until = Instant::now() + Duration::from_secs(60);
