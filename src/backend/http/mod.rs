@@ -36,7 +36,10 @@ no retries, TLS certificates verified.
 # Under load and failure
 
 One `reqwest` client is built per backend and keeps connections alive, so a check on a warm
-connection is one round trip. Every check has a hard deadline (`http_timeout`), retries
+connection is one round trip. Idle connections are closed after 4 s, before the 5 s keep-alive
+timeout of Node.js servers (the auth-plug seed's Express service), so a check never races the
+server closing its end. Redirects are not followed and the `HTTP_PROXY`-style environment
+variables are ignored: the service is asked directly. Every check has a hard deadline (`http_timeout`), retries
 included. After `http_failure_threshold` failures in a row a circuit breaker fails checks at
 once for `http_cooldown` (see [`breaker`]); the breaker opening and closing is logged at
 warning and notice level. Errors are logged once per burst, not once per message: the backend
@@ -69,6 +72,10 @@ pub use settings::{
 
 use breaker::{Breaker, Change};
 use wire::Call;
+
+/// How long an idle keep-alive connection is kept: below Node.js's default 5 s server
+/// keep-alive timeout.
+const POOL_IDLE: Duration = Duration::from_secs(4);
 
 /// A try is not started with less time than this left before the deadline.
 const MIN_TRY: Duration = Duration::from_millis(5);
@@ -113,7 +120,7 @@ impl HttpBackend {
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
             .tcp_nodelay(true)
-            .pool_idle_timeout(Duration::from_secs(60))
+            .pool_idle_timeout(POOL_IDLE)
             .pool_max_idle_per_host(8);
         if let Some((host, addr)) = &settings.resolve {
             builder = builder.resolve(host, *addr);

@@ -144,7 +144,7 @@ pub mod spec {
         auth_plug: &[],
         go_auth: &[],
         default: "`status`",
-        doc: "How an answer is read. `status`: 2xx allow, 4xx deny. `text`: 2xx with body `ok` allows, other 2xx and 4xx deny. `json`: `{\"ok\": bool}` or `{\"result\": \"allow\"|\"deny\"|\"ignore\"}`. Always: 5xx, timeouts and unreadable answers are errors (fail closed, never cached).",
+        doc: "How an answer is read. `status`: 2xx allow, 4xx deny. `text`: 2xx with body `ok` allows, other 2xx and 4xx deny. `json`: `{\"ok\": bool}` or `{\"result\": \"allow\"}` (or `\"deny\"`, or `\"ignore\"` = ask the next backend). Always: 5xx, timeouts and unreadable answers are errors (fail closed, never cached).",
         secret: false,
     };
     /// `http_method`
@@ -207,7 +207,7 @@ pub mod spec {
         auth_plug: &[],
         go_auth: &[],
         default: "(none)",
-        doc: "Extra request headers, `Name: value` items separated by `|`, e.g. `X-Api-Key: abc | X-Site: eu`. Values are never logged.",
+        doc: "Extra request headers: `Name: value` items separated by a vertical bar (`\\|`), e.g. `X-Api-Key: abc \\| X-Site: eu`. Values are never logged.",
         secret: true,
     };
     /// `http_getuser_params`
