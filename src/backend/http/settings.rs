@@ -34,7 +34,7 @@ pub mod spec {
     pub const HOST: OptSpec = OptSpec {
         name: "http_host",
         auth_plug: &["http_hostname"],
-        go_auth: &[],
+        go_auth: &["http_host"],
         default: "(required unless `http_url`)",
         doc: "Host name or IP address of the auth service. Written as `http_hostname` (auth-plug) it selects the auth-plug defaults (form bodies, Basic auth); as `http_host` the go-auth defaults (JSON bodies).",
         secret: false,
@@ -42,7 +42,7 @@ pub mod spec {
     /// `http_ip`
     pub const IP: OptSpec = OptSpec {
         name: "http_ip",
-        auth_plug: &[],
+        auth_plug: &["http_ip"],
         go_auth: &[],
         default: "(none)",
         doc: "auth-plug: IP address to connect to. With `http_hostname` as well, the connection goes to this address while the URL, `Host:` header and TLS name use `http_hostname`. Selects the auth-plug defaults.",
@@ -51,8 +51,8 @@ pub mod spec {
     /// `http_port`
     pub const PORT: OptSpec = OptSpec {
         name: "http_port",
-        auth_plug: &[],
-        go_auth: &[],
+        auth_plug: &["http_port"],
+        go_auth: &["http_port"],
         default: "`80` (`443` with TLS)",
         doc: "TCP port of the auth service.",
         secret: false,
@@ -60,8 +60,8 @@ pub mod spec {
     /// `http_getuser_uri`
     pub const GETUSER_URI: OptSpec = OptSpec {
         name: "http_getuser_uri",
-        auth_plug: &[],
-        go_auth: &[],
+        auth_plug: &["http_getuser_uri"],
+        go_auth: &["http_getuser_uri"],
         default: "(required)",
         doc: "Path asked to check a username and password at CONNECT (e.g. `/auth`).",
         secret: false,
@@ -69,8 +69,8 @@ pub mod spec {
     /// `http_superuser_uri`
     pub const SUPERUSER_URI: OptSpec = OptSpec {
         name: "http_superuser_uri",
-        auth_plug: &[],
-        go_auth: &[],
+        auth_plug: &["http_superuser_uri"],
+        go_auth: &["http_superuser_uri"],
         default: "(none: nobody is a superuser here)",
         doc: "Path asked whether a user is a superuser (e.g. `/superuser`). Without it no superuser request is made.",
         secret: false,
@@ -78,8 +78,8 @@ pub mod spec {
     /// `http_aclcheck_uri`
     pub const ACLCHECK_URI: OptSpec = OptSpec {
         name: "http_aclcheck_uri",
-        auth_plug: &[],
-        go_auth: &[],
+        auth_plug: &["http_aclcheck_uri"],
+        go_auth: &["http_aclcheck_uri"],
         default: "(required)",
         doc: "Path asked for each ACL check (e.g. `/acl`); `acc` is 1 read, 2 write, 4 subscribe. Unsubscribe is always allowed without a request.",
         secret: false,
@@ -87,8 +87,8 @@ pub mod spec {
     /// `http_with_tls`
     pub const WITH_TLS: OptSpec = OptSpec {
         name: "http_with_tls",
-        auth_plug: &[],
-        go_auth: &[],
+        auth_plug: &["http_with_tls"],
+        go_auth: &["http_with_tls"],
         default: "`false`",
         doc: "`true`: use https.",
         secret: false,
@@ -97,7 +97,7 @@ pub mod spec {
     pub const VERIFY_PEER: OptSpec = OptSpec {
         name: "http_verify_peer",
         auth_plug: &[],
-        go_auth: &[],
+        go_auth: &["http_verify_peer"],
         default: "`true`",
         doc: "Verify the service's TLS certificate and name. Unlike go-auth (which defaulted to not verifying) this is on unless set to `false`, which logs a warning at start-up.",
         secret: false,
@@ -133,7 +133,7 @@ pub mod spec {
     pub const PARAMS_MODE: OptSpec = OptSpec {
         name: "http_params_mode",
         auth_plug: &[],
-        go_auth: &[],
+        go_auth: &["http_params_mode"],
         default: "`form` with auth-plug names, else `json`",
         doc: "Request body: `form` (auth-plug's fields `username, password, topic, acc, clientid`, every value percent-encoded) or `json` (go-auth's fields). Overrides the default chosen by the option names.",
         secret: false,
@@ -142,7 +142,7 @@ pub mod spec {
     pub const RESPONSE_MODE: OptSpec = OptSpec {
         name: "http_response_mode",
         auth_plug: &[],
-        go_auth: &[],
+        go_auth: &["http_response_mode"],
         default: "`status`",
         doc: "How an answer is read. `status`: 2xx allow, 4xx deny. `text`: 2xx with body `ok` allows, other 2xx and 4xx deny. `json`: `{\"ok\": bool}` or `{\"result\": \"allow\"}` (or `\"deny\"`, or `\"ignore\"` = ask the next backend). Always: 5xx, timeouts and unreadable answers are errors (fail closed, never cached).",
         secret: false,
@@ -151,7 +151,7 @@ pub mod spec {
     pub const METHOD: OptSpec = OptSpec {
         name: "http_method",
         auth_plug: &[],
-        go_auth: &[],
+        go_auth: &["http_method"],
         default: "`POST`",
         doc: "`POST`, `PUT` or `GET` (GET sends the fields as a query string, no body).",
         secret: false,
@@ -160,7 +160,7 @@ pub mod spec {
     pub const TIMEOUT: OptSpec = OptSpec {
         name: "http_timeout",
         auth_plug: &[],
-        go_auth: &[],
+        go_auth: &["http_timeout"],
         default: "`5`",
         doc: "Seconds one check may take in total, retries included (auth-plug: fixed 10 s per try). The broker waits this long at most.",
         secret: false,
@@ -177,7 +177,7 @@ pub mod spec {
     /// `http_retry_count`
     pub const RETRY_COUNT: OptSpec = OptSpec {
         name: "http_retry_count",
-        auth_plug: &[],
+        auth_plug: &["http_retry_count"],
         go_auth: &[],
         default: "`0`",
         doc: "Extra tries after a transport error or 5xx, all within `http_timeout` (auth-plug's default was 3 tries of 10 s each).",
@@ -187,7 +187,7 @@ pub mod spec {
     pub const USER_AGENT: OptSpec = OptSpec {
         name: "http_user_agent",
         auth_plug: &[],
-        go_auth: &[],
+        go_auth: &["http_user_agent"],
         default: "`mosquitto-mosq-auth/<version>`; none with auth-plug names",
         doc: "`User-Agent` header of every request.",
         secret: false,
@@ -195,7 +195,7 @@ pub mod spec {
     /// `http_basic_auth_key`
     pub const BASIC_AUTH_KEY: OptSpec = OptSpec {
         name: "http_basic_auth_key",
-        auth_plug: &[],
+        auth_plug: &["http_basic_auth_key"],
         go_auth: &[],
         default: "(none)",
         doc: "Sends `Authorization: Basic <key>` (key = base64 of `user:password` for the service) on every request, instead of auth-plug's Basic auth with the MQTT credentials.",
@@ -213,7 +213,7 @@ pub mod spec {
     /// `http_getuser_params`
     pub const GETUSER_PARAMS: OptSpec = OptSpec {
         name: "http_getuser_params",
-        auth_plug: &[],
+        auth_plug: &["http_getuser_params"],
         go_auth: &[],
         default: "(none)",
         doc: "auth-plug: `key=ENVVAR,...`: extra fields for the getuser request, each the value of an environment variable read at start-up (form: prepended `key=value&`; JSON: string fields).",
@@ -222,7 +222,7 @@ pub mod spec {
     /// `http_superuser_params`
     pub const SUPERUSER_PARAMS: OptSpec = OptSpec {
         name: "http_superuser_params",
-        auth_plug: &[],
+        auth_plug: &["http_superuser_params"],
         go_auth: &[],
         default: "(none)",
         doc: "Like `http_getuser_params`, for the superuser request.",
@@ -231,7 +231,7 @@ pub mod spec {
     /// `http_aclcheck_params`
     pub const ACLCHECK_PARAMS: OptSpec = OptSpec {
         name: "http_aclcheck_params",
-        auth_plug: &[],
+        auth_plug: &["http_aclcheck_params"],
         go_auth: &[],
         default: "(none)",
         doc: "Like `http_getuser_params`, for the ACL request.",
