@@ -173,6 +173,13 @@ fn auth_plug_seed_config() {
 }
 
 #[test]
+fn auth_plug_seed_config_v4_api() {
+    let server = Server::start(users_service);
+    let b = Broker::start_v4(&auth_plug_seed(server.addr.port(), ""), &[]);
+    seed_checks(&b, &server);
+}
+
+#[test]
 fn go_auth_seed_config() {
     let server = Server::start(users_service);
     let b = Broker::start(&go_auth_seed(server.addr.port(), ""), &[]);
