@@ -153,7 +153,7 @@ pub mod spec {
         auth_plug: &[],
         go_auth: &["http_method"],
         default: "`POST`",
-        doc: "`POST`, `PUT` or `GET` (GET sends the fields as a query string, no body).",
+        doc: "`POST`, `PUT` or `GET`. GET sends the fields as a query string, password included, where access logs may record it: prefer POST.",
         secret: false,
     };
     /// `http_timeout`
