@@ -472,3 +472,42 @@ impl Drop for Plugin {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_holds_no_hash_or_secret() {
+        let dir =
+            std::env::temp_dir().join(format!("mosq-auth-plugin-debug-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let pw = dir.join("passwd");
+        let hash = "$6$Z5MQud/y0Ume9EPH$A8bplGBWKeYFpbDS91/NNGbX80aCaKAEDr7wOhdswPYvOsaiGh446+6IF5fag7EjV8GzirudJsQOV3ubA4sh1Q==";
+        std::fs::write(&pw, format!("alice:{hash}\n")).unwrap();
+        let options = Options::new([
+            ("backends", "files"),
+            ("password_file", pw.to_str().unwrap()),
+            ("reload_interval", "0"),
+            ("log_level", "error"),
+        ]);
+        let plugin = Plugin::new(&options).unwrap();
+        let all = format!(
+            "{plugin:?} {:?} {options:?} {:?}",
+            plugin.config(),
+            plugin.backends()
+        );
+        assert!(!all.contains("Z5MQud") && !all.contains("$6$"), "{all}");
+        assert_eq!(
+            plugin.basic_auth(Some(b"alice"), Some(b"user01-pass"), b"c"),
+            Outcome::Allow
+        );
+        assert_eq!(plugin.basic_auth(Some(b"alice"), None, b"c"), Outcome::Deny);
+        assert_eq!(plugin.basic_auth(None, None, b"c"), Outcome::Defer);
+        assert_eq!(
+            plugin.basic_auth(Some(b"bob"), Some(b"x"), b"c"),
+            Outcome::Defer
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -30,7 +30,12 @@ pattern read devices/%c/config
 pattern write devices/%c/state
 ";
 
-const USERS: &[(&str, &str)] = &[("alice", "alice-pw"), ("bob", "bob-pw"), ("carol", "carol-pw"), ("writer", "writer-pw")];
+const USERS: &[(&str, &str)] = &[
+    ("alice", "alice-pw"),
+    ("bob", "bob-pw"),
+    ("carol", "carol-pw"),
+    ("writer", "writer-pw"),
+];
 
 const TOPICS: &[&str] = &[
     "alice/x",
@@ -82,7 +87,8 @@ fn brokers() -> (Broker, Broker) {
 #[test]
 fn connect_decisions_match_the_builtin_files() {
     let (builtin, plugin) = brokers();
-    let mut cases: Vec<(Option<(&str, &str)>, &str)> = USERS.iter().map(|c| (Some(*c), "ok")).collect();
+    let mut cases: Vec<(Option<(&str, &str)>, &str)> =
+        USERS.iter().map(|c| (Some(*c), "ok")).collect();
     cases.extend([
         (Some(("alice", "bob-pw")), "wrong password"),
         (Some(("alice", "")), "empty password"),
@@ -93,7 +99,10 @@ fn connect_decisions_match_the_builtin_files() {
         for proto in [Proto::V311, Proto::V5] {
             let a = Mqtt::connect(proto, builtin.port, "cmp", creds).err();
             let b = Mqtt::connect(proto, plugin.port, "cmp", creds).err();
-            assert_eq!(a, b, "{proto:?} connect {creds:?} ({what}): built-in vs mosq-auth");
+            assert_eq!(
+                a, b,
+                "{proto:?} connect {creds:?} ({what}): built-in vs mosq-auth"
+            );
         }
     }
 }
@@ -106,9 +115,18 @@ fn client_id(user: Option<&str>) -> String {
 /// received a message published on the topic by `writer`.
 fn decisions(b: &Broker) -> Vec<(Option<&'static str>, &'static str, bool, bool)> {
     let mut out = Vec::new();
-    let writer = Mqtt::ok(Proto::V5, b.port, "the-writer", Some(("writer", "writer-pw")));
-    let users: Vec<Option<(&str, &str)>> =
-        USERS.iter().filter(|(u, _)| *u != "writer").map(|c| Some(*c)).chain([None]).collect();
+    let writer = Mqtt::ok(
+        Proto::V5,
+        b.port,
+        "the-writer",
+        Some(("writer", "writer-pw")),
+    );
+    let users: Vec<Option<(&str, &str)>> = USERS
+        .iter()
+        .filter(|(u, _)| *u != "writer")
+        .map(|c| Some(*c))
+        .chain([None])
+        .collect();
     for creds in users {
         let user = creds.map(|c| c.0);
         let c = Mqtt::ok(Proto::V5, b.port, &client_id(user), creds);
@@ -133,10 +151,20 @@ fn publish_and_delivery_decisions_match_the_builtin_files() {
     let mut differences = Vec::new();
     for (x, y) in a.iter().zip(&b) {
         if x != y {
-            differences.push(format!("{:?} {}: built-in {:?} vs mosq-auth {:?}", x.0, x.1, (x.2, x.3), (y.2, y.3)));
+            differences.push(format!(
+                "{:?} {}: built-in {:?} vs mosq-auth {:?}",
+                x.0,
+                x.1,
+                (x.2, x.3),
+                (y.2, y.3)
+            ));
         }
     }
-    assert!(differences.is_empty(), "decisions differ:\n{}", differences.join("\n"));
+    assert!(
+        differences.is_empty(),
+        "decisions differ:\n{}",
+        differences.join("\n")
+    );
     // The comparison is not vacuous: some of each.
     assert!(a.iter().any(|d| d.2) && a.iter().any(|d| !d.2));
     assert!(a.iter().any(|d| d.3) && a.iter().any(|d| !d.3));

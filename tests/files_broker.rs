@@ -334,3 +334,38 @@ fn per_listener_settings_give_each_listener_its_own_plugin_instance() {
     Mqtt::ok(Proto::V5, port2, "b", Some(("bob", "bob-pw")));
     assert!(Mqtt::connect(Proto::V5, port2, "a", Some(("alice", "alice-pw"))).is_err());
 }
+
+#[test]
+fn log_level_filters_the_plugins_lines() {
+    let body = conf().replace("plugin_opt_log_level debug", "plugin_opt_log_level warning");
+    let b = start(false, &body, &passwd(), ACL);
+    let c = Mqtt::ok(Proto::V5, b.port, "c", Some(("alice", "alice-pw")));
+    c.publish("alice/x", "x");
+    let log = b.log();
+    assert!(
+        !log.contains("mosq-auth: started"),
+        "notice line at level warning:\n{log}"
+    );
+    assert!(
+        !log.contains("mosq-auth: acl:"),
+        "debug line at level warning:\n{log}"
+    );
+
+    // At debug, every decision is logged (without passwords: see connect_checks).
+    let b = start(false, conf(), &passwd(), ACL);
+    let c = Mqtt::ok(Proto::V5, b.port, "c", Some(("alice", "alice-pw")));
+    c.publish("alice/x", "x");
+    common::wait_for(
+        || {
+            b.log()
+                .contains("mosq-auth: acl: 'alice' (client 'c') write 'alice/x' allowed by files")
+        },
+        "the debug line",
+    );
+    assert!(
+        b.log()
+            .contains("mosq-auth: auth: user 'alice' (client 'c') allowed by files"),
+        "{}",
+        b.log()
+    );
+}
