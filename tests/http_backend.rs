@@ -680,6 +680,51 @@ fn recovers_after_an_outage() {
 }
 
 #[test]
+fn server_closing_idle_connections_causes_no_error() {
+    let server = Server::always(Reply::status(200));
+    server.set_idle_close(Duration::from_millis(300));
+    let b = auth_plug(&server, &[]);
+    for _ in 0..3 {
+        assert_eq!(
+            decision(auth(&b, "alice", b"secret", "c1")),
+            Decision::Allow
+        );
+        std::thread::sleep(Duration::from_millis(600));
+    }
+    assert_eq!(server.request_count(), 3);
+    assert_eq!(server.connection_count(), 3);
+}
+
+#[test]
+fn concurrent_checks_share_the_pool() {
+    let server = Server::always(Reply::status(200));
+    let b = std::sync::Arc::new(go_auth(&server, &[]));
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            let b = b.clone();
+            std::thread::spawn(move || {
+                for i in 0..25 {
+                    let topic = format!("alice/{t}/{i}");
+                    assert_eq!(
+                        decision(acl(&b, Some("alice"), "c1", &topic, Access::Read)),
+                        Decision::Allow
+                    );
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert_eq!(server.request_count(), 100);
+    assert!(
+        server.connection_count() <= 4,
+        "{}",
+        server.connection_count()
+    );
+}
+
+#[test]
 fn keep_alive_reuses_one_connection() {
     let server = Server::always(Reply::status(200));
     let b = auth_plug(&server, &[]);

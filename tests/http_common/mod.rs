@@ -106,6 +106,8 @@ struct State {
     handler: Mutex<Handler>,
     stop: AtomicBool,
     tls: Option<Arc<rustls::ServerConfig>>,
+    /// Close a keep-alive connection idle for this many milliseconds (0 = never).
+    idle_close_ms: std::sync::atomic::AtomicU64,
 }
 
 /// A running test server; stops when dropped.
@@ -170,6 +172,7 @@ impl Server {
             handler: Mutex::new(handler),
             stop: AtomicBool::new(false),
             tls,
+            idle_close_ms: std::sync::atomic::AtomicU64::new(0),
         });
         let st = state.clone();
         thread::spawn(move || {
@@ -194,6 +197,13 @@ impl Server {
     /// Replaces the handler with one always answering `reply`.
     pub fn set_reply(&self, reply: Reply) {
         self.set_handler(move |_| reply.clone());
+    }
+
+    /// Closes keep-alive connections idle for longer than `idle` (as Node.js does after 5 s).
+    pub fn set_idle_close(&self, idle: Duration) {
+        self.state
+            .idle_close_ms
+            .store(idle.as_millis() as u64, Ordering::Release);
     }
 
     /// The requests received so far.
@@ -244,11 +254,17 @@ fn serve<S: Read + Write>(mut s: S, id: usize, st: &State, tcp: &TcpStream) {
     let mut buf: Vec<u8> = Vec::new();
     loop {
         // Read the head.
+        let idle_since = Instant::now();
         let head_end = loop {
             if let Some(pos) = find(&buf, b"\r\n\r\n") {
                 break pos;
             }
             if st.stop.load(Ordering::Acquire) {
+                return;
+            }
+            let idle_ms = st.idle_close_ms.load(Ordering::Acquire);
+            if buf.is_empty() && idle_ms > 0 && idle_since.elapsed().as_millis() as u64 > idle_ms {
+                let _ = tcp.shutdown(Shutdown::Both);
                 return;
             }
             let mut chunk = [0u8; 4096];
