@@ -13,6 +13,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::backend::{files, http};
+use crate::cache::{self, CacheSettings};
 use crate::log::Level;
 
 /// Which plugin's documentation an option name comes from.
@@ -31,9 +32,9 @@ pub enum Dialect {
 pub struct OptSpec {
     /// mosq-auth's name (without the `auth_opt_` prefix).
     pub name: &'static str,
-    /// auth-plug's names for it, if different from ours.
+    /// The names auth-plug accepts for it (empty: auth-plug has no such option).
     pub auth_plug: &'static [&'static str],
-    /// go-auth's names for it, if different from ours.
+    /// The names go-auth accepts for it (empty: go-auth has no such option).
     pub go_auth: &'static [&'static str],
     /// The default, as shown in the README.
     pub default: &'static str,
@@ -44,11 +45,28 @@ pub struct OptSpec {
 }
 
 impl OptSpec {
-    /// Every name this option is accepted under, with the dialect of each.
+    /// Every name this option is accepted under, each once, with its dialect: a name that only
+    /// auth-plug (or only go-auth) uses has that dialect; ours and shared names are [`Dialect::Ours`].
     pub fn names(&self) -> impl Iterator<Item = (&'static str, Dialect)> + '_ {
-        std::iter::once((self.name, Dialect::Ours))
-            .chain(self.auth_plug.iter().map(|n| (*n, Dialect::AuthPlug)))
-            .chain(self.go_auth.iter().map(|n| (*n, Dialect::GoAuth)))
+        let dialect = move |n: &str| match (self.auth_plug.contains(&n), self.go_auth.contains(&n))
+        {
+            (true, false) if n != self.name => Dialect::AuthPlug,
+            (false, true) if n != self.name => Dialect::GoAuth,
+            _ => Dialect::Ours,
+        };
+        let all = std::iter::once(self.name)
+            .chain(self.auth_plug.iter().copied())
+            .chain(self.go_auth.iter().copied());
+        let mut seen: Vec<&'static str> = Vec::new();
+        all.filter(move |n| {
+            if seen.contains(n) {
+                false
+            } else {
+                seen.push(n);
+                true
+            }
+        })
+        .map(move |n| (n, dialect(n)))
     }
 }
 
@@ -59,8 +77,8 @@ pub mod spec {
     /// `backends`
     pub const BACKENDS: OptSpec = OptSpec {
         name: "backends",
-        auth_plug: &[],
-        go_auth: &[],
+        auth_plug: &["backends"],
+        go_auth: &["backends"],
         default: "(required)",
         doc: "Comma-separated backends in the order they are asked: `files`, `http`.",
         secret: false,
@@ -68,7 +86,7 @@ pub mod spec {
     /// `superusers`
     pub const SUPERUSERS: OptSpec = OptSpec {
         name: "superusers",
-        auth_plug: &[],
+        auth_plug: &["superusers"],
         go_auth: &[],
         default: "(none)",
         doc: "Comma-separated glob patterns (`*`, `?`, `[...]`) of usernames that pass every ACL check.",
@@ -77,7 +95,7 @@ pub mod spec {
     /// `anonusername`
     pub const ANONUSERNAME: OptSpec = OptSpec {
         name: "anonusername",
-        auth_plug: &[],
+        auth_plug: &["anonusername"],
         go_auth: &[],
         default: "`anonymous`",
         doc:
@@ -88,7 +106,7 @@ pub mod spec {
     pub const LOG_LEVEL: OptSpec = OptSpec {
         name: "log_level",
         auth_plug: &[],
-        go_auth: &[],
+        go_auth: &["log_level"],
         default: "`notice`",
         doc: "Most detailed plugin log level written to the broker log: `error`, `warning`, `notice`, `info`, `debug`.",
         secret: false,
@@ -96,7 +114,7 @@ pub mod spec {
     /// `log_quiet`
     pub const LOG_QUIET: OptSpec = OptSpec {
         name: "log_quiet",
-        auth_plug: &[],
+        auth_plug: &["log_quiet"],
         go_auth: &[],
         default: "`false`",
         doc: "auth-plug's switch: `true` is the same as `log_level warning`.",
@@ -106,7 +124,7 @@ pub mod spec {
     pub const LOG_DEST: OptSpec = OptSpec {
         name: "log_dest",
         auth_plug: &[],
-        go_auth: &["log_file"],
+        go_auth: &["log_dest", "log_file"],
         default: "(broker log)",
         doc: "Accepted for go-auth configs and ignored: lines always go to the broker's log (`log_dest` in mosquitto.conf).",
         secret: false,
@@ -115,9 +133,19 @@ pub mod spec {
     pub const DISABLE_SUPERUSER: OptSpec = OptSpec {
         name: "disable_superuser",
         auth_plug: &[],
-        go_auth: &[],
+        go_auth: &["disable_superuser"],
         default: "`false`",
         doc: "`true`: never ask backends whether a user is a superuser (the `superusers` globs still apply).",
+        secret: false,
+    };
+
+    /// `metrics_listen`
+    pub const METRICS_LISTEN: OptSpec = OptSpec {
+        name: "metrics_listen",
+        auth_plug: &[],
+        go_auth: &[],
+        default: "(off)",
+        doc: "`host:port` (or a port on 127.0.0.1) where `GET /metrics` serves the plugin's counters in Prometheus text format.",
         secret: false,
     };
 
@@ -130,6 +158,7 @@ pub mod spec {
         &LOG_QUIET,
         &LOG_DEST,
         &DISABLE_SUPERUSER,
+        &METRICS_LISTEN,
     ];
 }
 
@@ -139,6 +168,7 @@ pub fn all_specs() -> Vec<&'static OptSpec> {
     all.extend_from_slice(spec::ALL);
     all.extend_from_slice(files::OPTIONS);
     all.extend_from_slice(http::OPTIONS);
+    all.extend_from_slice(cache::OPTIONS);
     all
 }
 
@@ -150,7 +180,7 @@ pub fn options_markdown() -> String {
     );
     let names = |list: &[&str]| {
         if list.is_empty() {
-            "same".to_string()
+            "—".to_string()
         } else {
             list.iter()
                 .map(|n| format!("`{n}`"))
@@ -451,6 +481,10 @@ pub struct Config {
     pub files: Option<files::FilesSettings>,
     /// The HTTP backend's settings, when `http` is in `backends` (taken by `Plugin::new`).
     pub http: Option<http::HttpSettings>,
+    /// The cache in front of every backend.
+    pub cache: CacheSettings,
+    /// Where to serve metrics, if anywhere.
+    pub metrics_listen: Option<std::net::SocketAddr>,
     /// Things the operator should know about (unknown options, ignored options).
     pub warnings: Vec<String>,
 }
@@ -529,6 +563,20 @@ impl Config {
             None
         };
 
+        let cache = CacheSettings::from_options(options)?;
+        let metrics_listen = match options.get(&spec::METRICS_LISTEN) {
+            None => None,
+            Some(v) => Some(v.parse_with(
+                "expected host:port (e.g. 127.0.0.1:9234) or a port number",
+                |s| {
+                    if let Ok(port) = s.parse::<u16>() {
+                        return Some(std::net::SocketAddr::from(([127, 0, 0, 1], port)));
+                    }
+                    s.parse().ok()
+                },
+            )?),
+        };
+
         // Options we accept from go-auth configs but have no use for.
         for name in GO_AUTH_IGNORED {
             options.accept(name);
@@ -549,6 +597,8 @@ impl Config {
             backend_superusers,
             files,
             http,
+            cache,
+            metrics_listen,
             warnings,
         })
     }
@@ -684,9 +734,19 @@ mod tests {
         let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
             .expect("README.md");
         let table = options_markdown();
+        if std::env::var_os("MOSQ_AUTH_UPDATE_README").is_some() {
+            let (start, end) = ("<!-- options:start -->\n", "<!-- options:end -->");
+            let (Some(a), Some(b)) = (readme.find(start), readme.find(end)) else {
+                panic!("README.md lacks the {start} / {end} markers");
+            };
+            let updated = format!("{}{start}{table}{}", &readme[..a], &readme[b..]);
+            std::fs::write(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"), updated)
+                .expect("write README.md");
+            return;
+        }
         if !readme.contains(&table) {
             panic!(
-                "README.md's option table differs from the option specs in the code. Replace the table with:\n\n{table}"
+                "README.md's option table differs from the option specs in the code: run `MOSQ_AUTH_UPDATE_README=1 cargo test --lib readme` to regenerate it. Expected:\n\n{table}"
             );
         }
     }

@@ -17,11 +17,14 @@
 
 pub mod acl;
 pub mod backend;
+pub mod cache;
 pub mod config;
 pub mod hash;
 pub mod log;
+pub mod metrics;
 pub mod plugin;
 pub mod secret;
+pub mod stats;
 
 #[allow(unsafe_code)]
 pub mod ffi;

@@ -17,11 +17,15 @@
 
 use std::str;
 
+use std::sync::Arc;
+
 use crate::backend::files::FilesBackend;
 use crate::backend::http::HttpBackend;
 use crate::backend::{Access, AclRequest, AuthRequest, Backend, BackendError, Decision};
+use crate::cache::CachedBackend;
 use crate::config::{BackendKind, Config, ConfigError, Options};
 use crate::log::{Logger, Throttle};
+use crate::metrics::MetricsServer;
 use crate::secret::Secret;
 use std::time::Duration;
 
@@ -38,12 +42,22 @@ pub enum Outcome {
     Error,
 }
 
+/// How a check was decided, for `mosq-auth check`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Explanation {
+    /// The result.
+    pub outcome: Outcome,
+    /// Who decided, in words: a backend and its rule, a superuser glob, or the chain's default.
+    pub reason: String,
+}
+
 /// One plugin instance (one per listener with `per_listener_settings true`).
 pub struct Plugin {
     config: Config,
     logger: Logger,
-    backends: Vec<Box<dyn Backend>>,
+    backends: Vec<CachedBackend>,
     error_log: Throttle,
+    _metrics: Option<MetricsServer>,
 }
 
 impl std::fmt::Debug for Plugin {
@@ -67,32 +81,57 @@ impl Plugin {
         for w in &config.warnings {
             logger.warning(format_args!("{w}"));
         }
-        let mut backends: Vec<Box<dyn Backend>> = Vec::new();
+        let mut backends: Vec<CachedBackend> = Vec::new();
         for kind in config.backends.clone() {
             match kind {
                 BackendKind::Files => {
                     let settings = config.files.take().ok_or_else(|| {
                         ConfigError::Other("internal error: files settings missing".into())
                     })?;
-                    backends.push(Box::new(FilesBackend::new(settings, logger)?));
+                    let b: Arc<dyn Backend> = Arc::new(FilesBackend::new(settings, logger)?);
+                    backends.push(CachedBackend::new(b, &config.cache, logger));
                 }
                 BackendKind::Http => {
                     let settings = config.http.take().ok_or_else(|| {
                         ConfigError::Other("internal error: http settings missing".into())
                     })?;
-                    backends.push(Box::new(HttpBackend::new(
+                    let b: Arc<dyn Backend> = Arc::new(HttpBackend::new(
                         settings,
                         config.anon_username.clone(),
                         logger,
-                    )?));
+                    )?);
+                    backends.push(CachedBackend::new(b, &config.cache, logger));
                 }
             }
         }
+        let metrics = match config.metrics_listen {
+            None => None,
+            Some(addr) => {
+                let stats = backends
+                    .iter()
+                    .map(|b| (b.name(), b.stats().clone()))
+                    .collect();
+                let server = MetricsServer::start(addr, stats).map_err(|e| {
+                    ConfigError::Other(format!(
+                        "option auth_opt_metrics_listen: cannot listen on {addr}: {e}"
+                    ))
+                })?;
+                if !addr.ip().is_loopback() {
+                    logger.warning(format_args!(
+                        "metrics are served on {} (not loopback): anyone who can reach it sees the counters",
+                        server.addr()
+                    ));
+                }
+                logger.notice(format_args!("metrics on http://{}/metrics", server.addr()));
+                Some(server)
+            }
+        };
         let plugin = Plugin {
             config,
             logger,
             backends,
             error_log: Throttle::new(Duration::from_secs(10)),
+            _metrics: metrics,
         };
         for b in &plugin.backends {
             b.start();
@@ -120,8 +159,8 @@ impl Plugin {
         &self.config
     }
 
-    /// The backends, in the order they are asked.
-    pub fn backends(&self) -> &[Box<dyn Backend>] {
+    /// The backends (with their caches and counters), in the order they are asked.
+    pub fn backends(&self) -> &[CachedBackend] {
         &self.backends
     }
 
@@ -297,6 +336,119 @@ impl Plugin {
         Outcome::Deny
     }
 
+    /// Evaluates a password check like [`Plugin::basic_auth`] and says which backend decided.
+    pub fn explain_auth(&self, username: &str, password: &[u8], client_id: &str) -> Explanation {
+        let password = Secret::new(password);
+        let req = AuthRequest {
+            username,
+            password: &password,
+            client_id,
+        };
+        for backend in &self.backends {
+            let (outcome, word) = match backend.inner().authenticate(&req) {
+                Ok(v) if v.decision == Decision::Allow => (Outcome::Allow, "allowed"),
+                Ok(v) if v.decision == Decision::Deny => (Outcome::Deny, "refused"),
+                Ok(_) => continue,
+                Err(e) => {
+                    return Explanation {
+                        outcome: Outcome::Error,
+                        reason: format!("backend {} failed: {e}", backend.name()),
+                    }
+                }
+            };
+            return Explanation {
+                outcome,
+                reason: format!("{word} by backend {}", backend.name()),
+            };
+        }
+        Explanation {
+            outcome: Outcome::Defer,
+            reason: "no backend knows this user: the broker refuses the client".into(),
+        }
+    }
+
+    /// Evaluates an ACL check like [`Plugin::acl_check`] (without the cache) and says which
+    /// backend and rule decided.
+    pub fn explain_acl(
+        &self,
+        username: Option<&str>,
+        client_id: &str,
+        topic: &str,
+        access: Access,
+    ) -> Explanation {
+        if access == Access::Unsubscribe {
+            return Explanation {
+                outcome: Outcome::Allow,
+                reason: "unsubscribe is always allowed".into(),
+            };
+        }
+        if let Some(u) = username {
+            if let Some(p) = self.config.superusers.iter().find(|p| p.matches(u)) {
+                return Explanation {
+                    outcome: Outcome::Allow,
+                    reason: format!(
+                        "'{u}' is a superuser (auth_opt_superusers pattern '{}')",
+                        p.as_str()
+                    ),
+                };
+            }
+            if self.config.backend_superusers {
+                for backend in &self.backends {
+                    if let Ok(v) = backend.inner().superuser(u) {
+                        if v.decision == Decision::Allow {
+                            return Explanation {
+                                outcome: Outcome::Allow,
+                                reason: format!(
+                                    "'{u}' is a superuser according to backend {}",
+                                    backend.name()
+                                ),
+                            };
+                        }
+                    }
+                }
+            }
+        }
+        let req = AclRequest {
+            username,
+            client_id,
+            topic,
+            access,
+        };
+        for backend in &self.backends {
+            let rule = || {
+                backend
+                    .explain_acl(&req)
+                    .map(|r| format!(" ({r})"))
+                    .unwrap_or_default()
+            };
+            match backend.inner().acl(&req) {
+                Ok(v) if v.decision == Decision::Allow => {
+                    return Explanation {
+                        outcome: Outcome::Allow,
+                        reason: format!("allowed by backend {}{}", backend.name(), rule()),
+                    }
+                }
+                Ok(v) if v.decision == Decision::Deny => {
+                    return Explanation {
+                        outcome: Outcome::Deny,
+                        reason: format!("denied by backend {}{}", backend.name(), rule()),
+                    }
+                }
+                Ok(_) => continue,
+                Err(e) => {
+                    return Explanation {
+                        outcome: Outcome::Error,
+                        reason: format!("backend {} failed: {e}", backend.name()),
+                    }
+                }
+            }
+        }
+        Explanation {
+            outcome: Outcome::Deny,
+            reason: "no backend has a rule for it: denied".into(),
+        }
+    }
+
     /// Re-reads files (SIGHUP). Failures keep the last good state and are logged.
     pub fn reload(&self) {
         for backend in &self.backends {
@@ -318,5 +470,44 @@ impl Drop for Plugin {
         for b in &self.backends {
             b.stop();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_holds_no_hash_or_secret() {
+        let dir =
+            std::env::temp_dir().join(format!("mosq-auth-plugin-debug-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let pw = dir.join("passwd");
+        let hash = "$6$Z5MQud/y0Ume9EPH$A8bplGBWKeYFpbDS91/NNGbX80aCaKAEDr7wOhdswPYvOsaiGh446+6IF5fag7EjV8GzirudJsQOV3ubA4sh1Q==";
+        std::fs::write(&pw, format!("alice:{hash}\n")).unwrap();
+        let options = Options::new([
+            ("backends", "files"),
+            ("password_file", pw.to_str().unwrap()),
+            ("reload_interval", "0"),
+            ("log_level", "error"),
+        ]);
+        let plugin = Plugin::new(&options).unwrap();
+        let all = format!(
+            "{plugin:?} {:?} {options:?} {:?}",
+            plugin.config(),
+            plugin.backends()
+        );
+        assert!(!all.contains("Z5MQud") && !all.contains("$6$"), "{all}");
+        assert_eq!(
+            plugin.basic_auth(Some(b"alice"), Some(b"user01-pass"), b"c"),
+            Outcome::Allow
+        );
+        assert_eq!(plugin.basic_auth(Some(b"alice"), None, b"c"), Outcome::Deny);
+        assert_eq!(plugin.basic_auth(None, None, b"c"), Outcome::Defer);
+        assert_eq!(
+            plugin.basic_auth(Some(b"bob"), Some(b"x"), b"c"),
+            Outcome::Defer
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

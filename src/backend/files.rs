@@ -16,7 +16,11 @@
 use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{channel, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
 
 use arc_swap::ArcSwap;
 
@@ -33,7 +37,7 @@ pub mod spec {
     /// `password_file`
     pub const PASSWORD_FILE: OptSpec = OptSpec {
         name: "password_file",
-        auth_plug: &[],
+        auth_plug: &["password_file"],
         go_auth: &["files_password_path", "password_path"],
         default: "(none)",
         doc: "Password file, `user:hash` per line: mosquitto_passwd `$6$`/`$7$`, auth-plug and go-auth `PBKDF2$...`, `$pbkdf2-sha512$`, bcrypt, argon2id.",
@@ -42,17 +46,26 @@ pub mod spec {
     /// `acl_file`
     pub const ACL_FILE: OptSpec = OptSpec {
         name: "acl_file",
-        auth_plug: &[],
+        auth_plug: &["acl_file"],
         go_auth: &["files_acl_path", "acl_path"],
         default: "(none: all topics allowed to the file's users)",
         doc: "ACL file in mosquitto's format (`user`, `topic [read|write|readwrite|deny]`, `pattern` with `%u`/`%c`).",
+        secret: false,
+    };
+    /// `reload_interval`
+    pub const RELOAD_INTERVAL: OptSpec = OptSpec {
+        name: "reload_interval",
+        auth_plug: &[],
+        go_auth: &[],
+        default: "`3`",
+        doc: "Seconds between checks of the password and ACL files for changes (also Kubernetes ConfigMap/Secret updates); 0: only on SIGHUP.",
         secret: false,
     };
     /// `hasher_salt_encoding`
     pub const SALT_ENCODING: OptSpec = OptSpec {
         name: "hasher_salt_encoding",
         auth_plug: &[],
-        go_auth: &[],
+        go_auth: &["hasher_salt_encoding"],
         default: "(either)",
         doc: "Salt of `PBKDF2$...` hashes: `utf-8` (auth-plug: the salt text itself) or `base64` (go-auth: decoded). Unset: either is accepted.",
         secret: false,
@@ -60,7 +73,12 @@ pub mod spec {
 }
 
 /// The files backend's options.
-pub const OPTIONS: &[&OptSpec] = &[&spec::PASSWORD_FILE, &spec::ACL_FILE, &spec::SALT_ENCODING];
+pub const OPTIONS: &[&OptSpec] = &[
+    &spec::PASSWORD_FILE,
+    &spec::ACL_FILE,
+    &spec::SALT_ENCODING,
+    &spec::RELOAD_INTERVAL,
+];
 
 /// The files backend's validated settings.
 #[derive(Clone, Debug)]
@@ -71,6 +89,8 @@ pub struct FilesSettings {
     pub acl_file: Option<PathBuf>,
     /// How PBKDF2 salts are read.
     pub salt_encoding: SaltEncoding,
+    /// How often the files are checked for changes (`None`: only on SIGHUP).
+    pub reload_interval: Option<Duration>,
 }
 
 impl FilesSettings {
@@ -95,10 +115,18 @@ impl FilesSettings {
                     .into(),
             });
         }
+        let reload_interval = options
+            .seconds(
+                &spec::RELOAD_INTERVAL,
+                Duration::ZERO,
+                Duration::from_secs(86_400),
+            )?
+            .unwrap_or(Duration::from_secs(3));
         Ok(FilesSettings {
             password_file,
             acl_file,
             salt_encoding,
+            reload_interval: (!reload_interval.is_zero()).then_some(reload_interval),
         })
     }
 }
@@ -206,17 +234,100 @@ pub struct Snapshot {
     pub acl: Option<AclFile>,
 }
 
-/// The files backend.
-pub struct FilesBackend {
+/// What identifies the version of a file on disk: following symlinks (a Kubernetes ConfigMap
+/// update swaps the `..data` link, so the target's device and inode change), plus the
+/// modification time and size for editors that rewrite in place.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct FileVersion {
+    target: Option<PathBuf>,
+    dev: u64,
+    ino: u64,
+    mtime_ns: i128,
+    len: u64,
+}
+
+fn version(path: &Path) -> Option<FileVersion> {
+    use std::os::unix::fs::MetadataExt;
+    let m = fs::metadata(path).ok()?;
+    Some(FileVersion {
+        target: fs::canonicalize(path).ok(),
+        dev: m.dev(),
+        ino: m.ino(),
+        mtime_ns: m.mtime() as i128 * 1_000_000_000 + m.mtime_nsec() as i128,
+        len: m.len(),
+    })
+}
+
+struct Inner {
     settings: FilesSettings,
     state: ArcSwap<Snapshot>,
+    generation: AtomicU64,
     logger: Logger,
+    /// Versions of the files the snapshot was read from, and the last failed attempt.
+    seen: Mutex<(Vec<Option<FileVersion>>, Option<String>)>,
+}
+
+impl Inner {
+    fn paths(&self) -> Vec<&Path> {
+        [&self.settings.password_file, &self.settings.acl_file]
+            .into_iter()
+            .flatten()
+            .map(|p| p.as_path())
+            .collect()
+    }
+
+    fn versions(&self) -> Vec<Option<FileVersion>> {
+        self.paths().into_iter().map(version).collect()
+    }
+
+    /// Loads both files and swaps them in; on failure the old snapshot stays.
+    fn reload(&self) -> Result<(), String> {
+        let versions = self.versions();
+        let result = load(&self.settings, &self.logger);
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        seen.0 = versions;
+        match result {
+            Ok(snapshot) => {
+                let summary = snapshot.summary();
+                self.state.store(Arc::new(snapshot));
+                self.generation.fetch_add(1, Ordering::AcqRel);
+                seen.1 = None;
+                self.logger.notice(format_args!("files: loaded {summary}"));
+                Ok(())
+            }
+            Err(e) => {
+                seen.1 = Some(e.clone());
+                Err(e)
+            }
+        }
+    }
+
+    /// Reloads if a file changed since it was last read.
+    fn poll(&self) {
+        let changed = {
+            let seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+            seen.0 != self.versions()
+        };
+        if changed {
+            if let Err(e) = self.reload() {
+                self.logger.error(format_args!(
+                    "files: changed files not loaded, the last good ones stay in force: {e}"
+                ));
+            }
+        }
+    }
+}
+
+/// The files backend.
+pub struct FilesBackend {
+    inner: Arc<Inner>,
+    watcher: Mutex<Option<(Sender<()>, JoinHandle<()>)>>,
 }
 
 impl std::fmt::Debug for FilesBackend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("FilesBackend")
-            .field("settings", &self.settings)
+            .field("settings", &self.inner.settings)
             .finish()
     }
 }
@@ -225,22 +336,48 @@ impl FilesBackend {
     /// Loads the files. A missing or unreadable file, or an ACL file with errors, is fatal at
     /// start-up; malformed password lines are logged and lock out their user.
     pub fn new(settings: FilesSettings, logger: Logger) -> Result<FilesBackend, ConfigError> {
-        let snapshot = load(&settings, &logger).map_err(ConfigError::Other)?;
-        if snapshot.acl.is_none() {
+        let inner = Inner {
+            settings,
+            state: ArcSwap::from_pointee(Snapshot::default()),
+            generation: AtomicU64::new(0),
+            logger,
+            seen: Mutex::new((Vec::new(), None)),
+        };
+        inner.reload().map_err(ConfigError::Other)?;
+        if inner.state.load().acl.is_none() {
             logger.notice(format_args!(
                 "files: no acl_file: users of the password file and anonymous clients may use every topic"
             ));
         }
         Ok(FilesBackend {
-            settings,
-            state: ArcSwap::from_pointee(snapshot),
-            logger,
+            inner: Arc::new(inner),
+            watcher: Mutex::new(None),
         })
     }
 
     /// The snapshot in force.
     pub fn snapshot(&self) -> Arc<Snapshot> {
-        self.state.load_full()
+        self.inner.state.load_full()
+    }
+
+    /// Checks the files for changes now (what the watcher thread does every interval).
+    pub fn poll(&self) {
+        self.inner.poll()
+    }
+}
+
+impl Snapshot {
+    fn summary(&self) -> String {
+        let users = self
+            .passwords
+            .as_ref()
+            .map_or("no password file".to_string(), |p| {
+                format!("{} users", p.len())
+            });
+        let acl = self.acl.as_ref().map_or("no ACL file".to_string(), |a| {
+            format!("{} ACL rules", a.rule_count())
+        });
+        format!("{users}, {acl}")
     }
 }
 
@@ -272,7 +409,7 @@ impl Backend for FilesBackend {
     }
 
     fn authenticate(&self, req: &AuthRequest<'_>) -> Answer {
-        let state = self.state.load();
+        let state = self.inner.state.load();
         Ok(match &state.passwords {
             None => Verdict::DEFER,
             Some(p) => p.check(req.username, req.password.expose()).into(),
@@ -284,7 +421,7 @@ impl Backend for FilesBackend {
     }
 
     fn acl(&self, req: &AclRequest<'_>) -> Answer {
-        let state = self.state.load();
+        let state = self.inner.state.load();
         Ok(match &state.acl {
             Some(acl) => acl
                 .check(req.username, req.client_id, req.topic, req.access)
@@ -305,9 +442,63 @@ impl Backend for FilesBackend {
     }
 
     fn reload(&self) -> Result<(), String> {
-        let snapshot = load(&self.settings, &self.logger)?;
-        self.state.store(Arc::new(snapshot));
-        Ok(())
+        self.inner.reload()
+    }
+
+    fn generation(&self) -> u64 {
+        self.inner.generation.load(Ordering::Acquire)
+    }
+
+    fn explain_acl(&self, req: &AclRequest<'_>) -> Option<String> {
+        let state = self.inner.state.load();
+        let Some(acl) = &state.acl else {
+            return Some("no acl_file: every topic is allowed to the password file's users".into());
+        };
+        let (_, rule) = acl.explain(req.username, req.client_id, req.topic, req.access);
+        let path = self
+            .inner
+            .settings
+            .acl_file
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        rule.map(|r| format!("{path}:{}: {}", r.line, r.text))
+    }
+
+    fn start(&self) {
+        let Some(interval) = self.inner.settings.reload_interval else {
+            return;
+        };
+        let (tx, rx) = channel::<()>();
+        let inner = self.inner.clone();
+        let spawned = std::thread::Builder::new()
+            .name("mosq-auth-files-watch".into())
+            .spawn(move || loop {
+                match rx.recv_timeout(interval) {
+                    Err(RecvTimeoutError::Timeout) => inner.poll(),
+                    _ => return,
+                }
+            });
+        match spawned {
+            Ok(handle) => {
+                *self.watcher.lock().unwrap_or_else(|e| e.into_inner()) = Some((tx, handle))
+            }
+            Err(e) => self.inner.logger.warning(format_args!(
+                "files: cannot start the file watcher ({e}); files are re-read on SIGHUP only"
+            )),
+        }
+    }
+
+    fn stop(&self) {
+        if let Some((tx, handle)) = self
+            .watcher
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+        {
+            drop(tx);
+            let _ = handle.join();
+        }
     }
 }
 
@@ -362,6 +553,7 @@ mod tests {
             password_file: Some(PathBuf::from("/nonexistent/mosq-auth/pw")),
             acl_file: None,
             salt_encoding: SaltEncoding::Auto,
+            reload_interval: None,
         };
         let err = FilesBackend::new(settings, Logger::default()).unwrap_err();
         assert!(

@@ -194,6 +194,18 @@ pub trait Backend: Send + Sync {
         Ok(())
     }
 
+    /// Which of the backend's own rules decides `req`, for `mosq-auth check` (e.g. the ACL
+    /// file's line). `None` when the backend has no such notion.
+    fn explain_acl(&self, _req: &AclRequest<'_>) -> Option<String> {
+        None
+    }
+
+    /// A number that changes whenever the backend's data changes (a file reload), so cached
+    /// answers from before can be told apart. Backends whose answers only change remotely keep 0.
+    fn generation(&self) -> u64 {
+        0
+    }
+
     /// Starts any background work (file watching). Called once after start-up succeeded.
     fn start(&self) {}
 

@@ -627,3 +627,9 @@ pub fn mosquitto_passwd_line(user: &str, password: &str) -> String {
     assert!(status.success(), "mosquitto_passwd failed");
     fs::read_to_string(&p).expect("read pw").trim().to_string()
 }
+
+/// Returns true if and only if a PUBACK reason means the publish was accepted (0, or 0x10 "no
+/// matching subscribers" in MQTT 5).
+pub fn accepted(code: u8) -> bool {
+    code == 0 || code == 0x10
+}

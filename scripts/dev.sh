@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# mosq-auth developer entry point: `make demo` and `make test` call this.
+#
+#   scripts/dev.sh deps   install what is missing (as root), or print exactly what to install
+#   scripts/dev.sh demo   build the plugin and run a broker on 127.0.0.1:1883 with conf/demo.*
+#   scripts/dev.sh test   build and run the whole test suite (unit, broker, HTTP, deployment)
+#   scripts/dev.sh lint   cargo fmt --check and clippy -D warnings
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(mosquitto mosquitto-clients mosquitto-dev libmosquitto-dev libclang-dev clang
+              pkg-config python3 make ca-certificates openssl)
+MIN_RUST="1.80"
+
+say() { printf '==> %s\n' "$*"; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+missing_apt() {
+  local missing=()
+  for p in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  echo "${missing[@]:-}"
+}
+
+deps() {
+  if command -v dpkg-query >/dev/null 2>&1; then
+    local missing
+    missing=$(missing_apt)
+    if [ -n "$missing" ]; then
+      if [ "$(id -u)" = 0 ]; then
+        say "installing: $missing"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq
+        # shellcheck disable=SC2086
+        apt-get install -y -qq --no-install-recommends $missing >/dev/null
+      else
+        die "missing packages; run: sudo apt-get install -y $missing"
+      fi
+    fi
+  else
+    for tool in mosquitto mosquitto_passwd clang; do
+      command -v "$tool" >/dev/null 2>&1 || [ -x "/usr/sbin/$tool" ] ||
+        die "$tool is missing: install mosquitto, mosquitto-clients, mosquitto-dev and libclang (Alpine: apk add mosquitto mosquitto-clients mosquitto-dev clang-dev)"
+    done
+  fi
+  if ! command -v cargo >/dev/null 2>&1; then
+    [ -x "$HOME/.cargo/bin/cargo" ] && export PATH="$HOME/.cargo/bin:$PATH"
+  fi
+  command -v cargo >/dev/null 2>&1 ||
+    die "Rust is missing: install Rust $MIN_RUST or newer with rustup (https://rustup.rs), then re-run"
+  local v
+  v=$(rustc --version | awk '{print $2}')
+  if [ "$(printf '%s\n%s\n' "$MIN_RUST" "$v" | sort -V | head -n1)" != "$MIN_RUST" ]; then
+    die "Rust $v is too old: mosq-auth needs $MIN_RUST or newer (rustup update)"
+  fi
+}
+
+mosquitto_bin() {
+  if [ -n "${MOSQUITTO_BIN:-}" ]; then echo "$MOSQUITTO_BIN"; return; fi
+  command -v mosquitto 2>/dev/null || echo /usr/sbin/mosquitto
+}
+
+demo() {
+  deps
+  say "building the plugin (release)"
+  cargo build --release --locked --lib
+  local dir=/tmp/mosq-auth-demo port=${DEMO_PORT:-1883}
+  rm -rf "$dir"; mkdir -p "$dir"; chmod 755 "$dir"
+  cp conf/demo.passwd conf/demo.acl "$dir/"
+  sed -e "s#/mosquitto/config/#$dir/#g" \
+      -e "s#/usr/lib/mosquitto-auth/libmosq_auth.so#$PWD/target/release/libmosq_auth.so#g" \
+      -e "s#^listener 1883.*#listener $port 127.0.0.1#" \
+      conf/demo.conf > "$dir/mosquitto.conf"
+  chmod 644 "$dir"/*
+  cat <<MSG
+
+mosq-auth demo broker on 127.0.0.1:$port (config: $dir/mosquitto.conf). In another terminal:
+
+  mosquitto_sub -h 127.0.0.1 -p $port -u demo -P demo-password -t 'demo/#' -v &
+  mosquitto_pub -h 127.0.0.1 -p $port -u demo -P demo-password -t demo/hello -m 'hello'
+
+A wrong password is refused:
+  mosquitto_pub -h 127.0.0.1 -p $port -u demo -P wrong -t demo/hello -m x
+
+Press Ctrl-C to stop.
+MSG
+  exec "$(mosquitto_bin)" -c "$dir/mosquitto.conf"
+}
+
+lint() {
+  deps
+  cargo fmt --all -- --check
+  cargo clippy --locked --all-targets -- -D warnings
+}
+
+test_all() {
+  deps
+  say "building"
+  cargo build --locked --all-targets
+  say "running the test suite"
+  cargo test --locked --all-targets
+  if [ -x .ci/deploy-check ]; then
+    say "deployment checks"
+    .ci/deploy-check
+  fi
+}
+
+case "${1:-}" in
+  deps) deps ;;
+  demo) demo ;;
+  lint) lint ;;
+  test) test_all ;;
+  *) echo "usage: $0 deps|demo|test|lint" >&2; exit 2 ;;
+esac

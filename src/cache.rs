@@ -1,0 +1,872 @@
+//! The cache in front of every backend, and the counters of what each backend answered.
+//!
+//! Mosquitto asks for read access for every message it delivers to every subscriber, on its
+//! only thread: without a cache an HTTP backend would turn each delivery into a round trip.
+//! [`CachedBackend`] wraps a backend and keeps its authentication, superuser and ACL answers in
+//! bounded [`moka`] caches:
+//! - positive and negative answers have their own time to live, plus optional jitter; a
+//!   backend's [`CacheHint`] (HTTP `Cache-Control`) overrides the time for that answer;
+//! - a backend error is never cached;
+//! - keys cannot collide and never hold a password: ACL and superuser keys are the fields
+//!   themselves (compared field by field), authentication keys are a SHA-256 over a per-process
+//!   random key and the length-prefixed username, password and client id;
+//! - an ACL or superuser answer that is used in the last fifth of its life is refreshed by a
+//!   background thread, so a busy topic never waits on the backend; if the refresh fails the
+//!   old answer stays only until its normal end;
+//! - answers given before a backend reloaded its data (see [`Backend::generation`]) are not
+//!   used; a SIGHUP clears everything.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use moka::sync::Cache;
+use moka::Expiry;
+use sha2::{Digest, Sha256};
+
+use crate::backend::{
+    Access, AclRequest, Answer, AuthRequest, Backend, CacheHint, Decision, Verdict,
+};
+use crate::config::{ConfigError, OptSpec, Options};
+use crate::log::Logger;
+use crate::stats::{BackendStats, Check};
+
+/// Option specs of the cache.
+pub mod spec {
+    use crate::config::OptSpec;
+
+    /// `cache`
+    pub const CACHE: OptSpec = OptSpec {
+        name: "cache",
+        auth_plug: &[],
+        go_auth: &["cache"],
+        default: "`true`",
+        doc: "Cache backend answers in memory. On by default: the broker asks for read access for every delivered message.",
+        secret: false,
+    };
+    /// `auth_cache_seconds`
+    pub const AUTH_SECONDS: OptSpec = OptSpec {
+        name: "auth_cache_seconds",
+        auth_plug: &["auth_cacheseconds"],
+        go_auth: &["auth_cache_seconds"],
+        default: "`30`",
+        doc: "How long a successful password check is cached (0: not cached). The key is a salted hash, never the password.",
+        secret: false,
+    };
+    /// `auth_cache_negative_seconds`
+    pub const AUTH_NEGATIVE_SECONDS: OptSpec = OptSpec {
+        name: "auth_cache_negative_seconds",
+        auth_plug: &[],
+        go_auth: &[],
+        default: "`5`",
+        doc: "How long a refused password check is cached (0: not cached). Short, so a fixed password works at once.",
+        secret: false,
+    };
+    /// `acl_cache_seconds`
+    pub const ACL_SECONDS: OptSpec = OptSpec {
+        name: "acl_cache_seconds",
+        auth_plug: &["acl_cacheseconds", "cacheseconds"],
+        go_auth: &["acl_cache_seconds"],
+        default: "`300`",
+        doc: "How long an allowed ACL or superuser answer is cached (0: not cached). auth-plug's default; hot entries are refreshed before they expire.",
+        secret: false,
+    };
+    /// `acl_cache_negative_seconds`
+    pub const ACL_NEGATIVE_SECONDS: OptSpec = OptSpec {
+        name: "acl_cache_negative_seconds",
+        auth_plug: &[],
+        go_auth: &[],
+        default: "`10`",
+        doc: "How long a denied (or undecided) ACL or superuser answer is cached (0: not cached).",
+        secret: false,
+    };
+    /// `auth_jitter_seconds`
+    pub const AUTH_JITTER: OptSpec = OptSpec {
+        name: "auth_jitter_seconds",
+        auth_plug: &["auth_cachejitter", "auth_cacheijitter"],
+        go_auth: &["auth_jitter_seconds"],
+        default: "`0`",
+        doc: "Up to this many seconds are added at random to each cached password answer, so entries do not expire together.",
+        secret: false,
+    };
+    /// `acl_jitter_seconds`
+    pub const ACL_JITTER: OptSpec = OptSpec {
+        name: "acl_jitter_seconds",
+        auth_plug: &["acl_cachejitter"],
+        go_auth: &["acl_jitter_seconds"],
+        default: "`0`",
+        doc: "Up to this many seconds are added at random to each cached ACL answer.",
+        secret: false,
+    };
+    /// `cache_max_entries`
+    pub const MAX_ENTRIES: OptSpec = OptSpec {
+        name: "cache_max_entries",
+        auth_plug: &[],
+        go_auth: &[],
+        default: "`100000`",
+        doc: "Most answers kept per backend and kind (password, superuser, ACL); the least used go first. Bounds memory (about 200 bytes an entry).",
+        secret: false,
+    };
+    /// `cache_refresh`
+    pub const REFRESH: OptSpec = OptSpec {
+        name: "cache_refresh",
+        auth_plug: &[],
+        go_auth: &["cache_refresh"],
+        default: "`true`",
+        doc: "Refresh ACL answers in the background when they are used in the last fifth of their life.",
+        secret: false,
+    };
+    /// `cache_type`
+    pub const TYPE: OptSpec = OptSpec {
+        name: "cache_type",
+        auth_plug: &[],
+        go_auth: &["cache_type"],
+        default: "`memory`",
+        doc: "Only the in-memory cache exists (`memory`; go-auth's `go-cache` is accepted as the same). `redis` is refused.",
+        secret: false,
+    };
+    /// `cache_reset`
+    pub const RESET: OptSpec = OptSpec {
+        name: "cache_reset",
+        auth_plug: &[],
+        go_auth: &["cache_reset"],
+        default: "`false`",
+        doc: "Accepted for go-auth configs; the in-memory cache always starts empty.",
+        secret: false,
+    };
+
+    /// All cache options.
+    pub const ALL: &[&OptSpec] = &[
+        &CACHE,
+        &AUTH_SECONDS,
+        &AUTH_NEGATIVE_SECONDS,
+        &ACL_SECONDS,
+        &ACL_NEGATIVE_SECONDS,
+        &AUTH_JITTER,
+        &ACL_JITTER,
+        &MAX_ENTRIES,
+        &REFRESH,
+        &TYPE,
+        &RESET,
+    ];
+}
+
+/// The cache options.
+pub const OPTIONS: &[&OptSpec] = spec::ALL;
+
+/// The cache's validated settings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CacheSettings {
+    /// Whether answers are cached at all.
+    pub enabled: bool,
+    /// Time to live of an allowed password check.
+    pub auth_ttl: Duration,
+    /// Time to live of a refused password check.
+    pub auth_negative_ttl: Duration,
+    /// Time to live of an allowed ACL or superuser answer.
+    pub acl_ttl: Duration,
+    /// Time to live of a denied or undecided ACL or superuser answer.
+    pub acl_negative_ttl: Duration,
+    /// Random extra time for password answers.
+    pub auth_jitter: Duration,
+    /// Random extra time for ACL answers.
+    pub acl_jitter: Duration,
+    /// Most entries per cache.
+    pub max_entries: u64,
+    /// Whether hot ACL answers are refreshed in the background.
+    pub refresh: bool,
+}
+
+impl Default for CacheSettings {
+    fn default() -> CacheSettings {
+        CacheSettings {
+            enabled: true,
+            auth_ttl: Duration::from_secs(30),
+            auth_negative_ttl: Duration::from_secs(5),
+            acl_ttl: Duration::from_secs(300),
+            acl_negative_ttl: Duration::from_secs(10),
+            auth_jitter: Duration::ZERO,
+            acl_jitter: Duration::ZERO,
+            max_entries: 100_000,
+            refresh: true,
+        }
+    }
+}
+
+impl CacheSettings {
+    /// Reads the cache options.
+    pub fn from_options(options: &Options) -> Result<CacheSettings, ConfigError> {
+        let d = CacheSettings::default();
+        let day = Duration::from_secs(86_400);
+        let secs = |spec: &OptSpec, default: Duration| -> Result<Duration, ConfigError> {
+            Ok(options
+                .seconds(spec, Duration::ZERO, day)?
+                .unwrap_or(default))
+        };
+        if let Some(v) = options.get(&spec::TYPE) {
+            v.parse_with(
+                "only the in-memory cache is available: expected memory (or go-cache)",
+                |s| matches!(s.to_ascii_lowercase().as_str(), "memory" | "go-cache").then_some(()),
+            )?;
+        }
+        options.bool(&spec::RESET)?;
+        let auth_ttl = secs(&spec::AUTH_SECONDS, d.auth_ttl)?;
+        let acl_ttl = secs(&spec::ACL_SECONDS, d.acl_ttl)?;
+        Ok(CacheSettings {
+            enabled: options.bool(&spec::CACHE)?.unwrap_or(true),
+            auth_ttl,
+            auth_negative_ttl: secs(
+                &spec::AUTH_NEGATIVE_SECONDS,
+                d.auth_negative_ttl.min(auth_ttl),
+            )?,
+            acl_ttl,
+            acl_negative_ttl: secs(&spec::ACL_NEGATIVE_SECONDS, d.acl_negative_ttl.min(acl_ttl))?,
+            auth_jitter: secs(&spec::AUTH_JITTER, d.auth_jitter)?,
+            acl_jitter: secs(&spec::ACL_JITTER, d.acl_jitter)?,
+            max_entries: options
+                .u64_in(&spec::MAX_ENTRIES, 1, 100_000_000)?
+                .unwrap_or(d.max_entries),
+            refresh: options.bool(&spec::REFRESH)?.unwrap_or(d.refresh),
+        })
+    }
+}
+
+/// The key of a cached ACL answer: the fields themselves.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct AclKey {
+    username: Option<Box<str>>,
+    client_id: Box<str>,
+    topic: Box<str>,
+    access: Access,
+}
+
+impl AclKey {
+    fn new(req: &AclRequest<'_>) -> AclKey {
+        AclKey {
+            username: req.username.map(Into::into),
+            client_id: req.client_id.into(),
+            topic: req.topic.into(),
+            access: req.access,
+        }
+    }
+
+    fn request(&self) -> AclRequest<'_> {
+        AclRequest {
+            username: self.username.as_deref(),
+            client_id: &self.client_id,
+            topic: &self.topic,
+            access: self.access,
+        }
+    }
+}
+
+/// One cached answer.
+#[derive(Clone, Debug)]
+struct Entry {
+    decision: Decision,
+    ttl: Duration,
+    created: Instant,
+    generation: u64,
+    refresh_queued: Arc<AtomicBool>,
+}
+
+struct EntryExpiry;
+
+impl<K> Expiry<K, Entry> for EntryExpiry {
+    fn expire_after_create(
+        &self,
+        _key: &K,
+        value: &Entry,
+        _created_at: Instant,
+    ) -> Option<Duration> {
+        Some(value.ttl)
+    }
+
+    fn expire_after_update(
+        &self,
+        _key: &K,
+        value: &Entry,
+        _updated_at: Instant,
+        _duration_until_expiry: Option<Duration>,
+    ) -> Option<Duration> {
+        Some(value.ttl)
+    }
+}
+
+fn build<K>(max: u64) -> Cache<K, Entry>
+where
+    K: std::hash::Hash + Eq + Send + Sync + 'static,
+{
+    Cache::builder()
+        .max_capacity(max)
+        .expire_after(EntryExpiry)
+        .build()
+}
+
+fn random_u64() -> u64 {
+    let mut b = [0u8; 8];
+    // Jitter only; a failure means no jitter.
+    let _ = getrandom::getrandom(&mut b);
+    u64::from_le_bytes(b)
+}
+
+struct Caches {
+    settings: CacheSettings,
+    secret: [u8; 32],
+    auth: Cache<[u8; 32], Entry>,
+    superuser: Cache<Box<str>, Entry>,
+    acl: Cache<AclKey, Entry>,
+}
+
+impl Caches {
+    fn new(settings: CacheSettings) -> Caches {
+        let mut secret = [0u8; 32];
+        if getrandom::getrandom(&mut secret).is_err() {
+            // Without randomness the key is still unambiguous; it is only not secret.
+            secret = Sha256::digest(format!("{:?}{}", Instant::now(), std::process::id())).into();
+        }
+        let max = settings.max_entries;
+        Caches {
+            settings,
+            secret,
+            auth: build(max),
+            superuser: build(max),
+            acl: build(max),
+        }
+    }
+
+    fn auth_key(&self, req: &AuthRequest<'_>) -> [u8; 32] {
+        let mut h = Sha256::new();
+        h.update(self.secret);
+        for field in [
+            req.username.as_bytes(),
+            req.password.expose(),
+            req.client_id.as_bytes(),
+        ] {
+            h.update((field.len() as u64).to_be_bytes());
+            h.update(field);
+        }
+        h.finalize().into()
+    }
+
+    /// The entry for `verdict`, or `None` when it must not be cached.
+    fn entry(&self, verdict: Verdict, auth: bool, generation: u64) -> Option<Entry> {
+        let s = &self.settings;
+        let (pos, neg, jitter) = if auth {
+            (s.auth_ttl, s.auth_negative_ttl, s.auth_jitter)
+        } else {
+            (s.acl_ttl, s.acl_negative_ttl, s.acl_jitter)
+        };
+        let ttl = match verdict.cache {
+            CacheHint::NoStore => return None,
+            CacheHint::MaxAge(d) => d,
+            CacheHint::Default => {
+                let base = if verdict.decision == Decision::Allow {
+                    pos
+                } else {
+                    neg
+                };
+                if base.is_zero() {
+                    return None;
+                }
+                let extra = if jitter.is_zero() {
+                    Duration::ZERO
+                } else {
+                    Duration::from_nanos(random_u64() % (jitter.as_nanos() as u64 + 1))
+                };
+                base + extra
+            }
+        };
+        if ttl.is_zero() {
+            return None;
+        }
+        Some(Entry {
+            decision: verdict.decision,
+            ttl,
+            created: Instant::now(),
+            generation,
+            refresh_queued: Arc::new(AtomicBool::new(false)),
+        })
+    }
+
+    fn clear(&self) {
+        self.auth.invalidate_all();
+        self.superuser.invalidate_all();
+        self.acl.invalidate_all();
+    }
+}
+
+enum Job {
+    Superuser(Box<str>),
+    Acl(AclKey),
+}
+
+/// The background thread that refreshes hot entries.
+struct Refresher {
+    tx: SyncSender<Job>,
+    thread: JoinHandle<()>,
+}
+
+/// A backend with its counters and, when enabled, its cache.
+pub struct CachedBackend {
+    inner: Arc<dyn Backend>,
+    stats: Arc<BackendStats>,
+    cache: Option<Arc<Caches>>,
+    refresher: Mutex<Option<Refresher>>,
+    logger: Logger,
+}
+
+impl std::fmt::Debug for CachedBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CachedBackend")
+            .field("backend", &self.inner.name())
+            .field("cache", &self.cache.as_ref().map(|c| &c.settings))
+            .finish()
+    }
+}
+
+impl CachedBackend {
+    /// Wraps `inner`; with `settings.enabled` false only the counters are kept.
+    pub fn new(inner: Arc<dyn Backend>, settings: &CacheSettings, logger: Logger) -> CachedBackend {
+        CachedBackend {
+            inner,
+            stats: Arc::new(BackendStats::default()),
+            cache: settings
+                .enabled
+                .then(|| Arc::new(Caches::new(settings.clone()))),
+            refresher: Mutex::new(None),
+            logger,
+        }
+    }
+
+    /// The backend's counters.
+    pub fn stats(&self) -> &Arc<BackendStats> {
+        &self.stats
+    }
+
+    /// The wrapped backend.
+    pub fn inner(&self) -> &Arc<dyn Backend> {
+        &self.inner
+    }
+
+    /// Forgets every cached answer.
+    pub fn clear(&self) {
+        if let Some(c) = &self.cache {
+            c.clear();
+        }
+    }
+
+    fn timed(&self, check: Check, f: impl FnOnce() -> Answer) -> Answer {
+        let t = Instant::now();
+        let answer = f();
+        self.stats.latency(t.elapsed());
+        self.stats
+            .result(check, answer.as_ref().ok().map(|v| v.decision));
+        answer
+    }
+
+    fn maybe_refresh(&self, entry: &Entry, job: impl FnOnce() -> Job) {
+        let Some(c) = &self.cache else { return };
+        if !c.settings.refresh || entry.created.elapsed() < entry.ttl.mul_f64(0.8) {
+            return;
+        }
+        if entry.refresh_queued.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let guard = self.refresher.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(r) = guard.as_ref() {
+            match r.tx.try_send(job()) {
+                Ok(()) => {}
+                // Queue full: the entry simply expires and is fetched on the broker thread.
+                Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
+                    entry.refresh_queued.store(false, Ordering::Release)
+                }
+            }
+        }
+    }
+}
+
+fn refresh_loop(
+    rx: Receiver<Job>,
+    inner: Arc<dyn Backend>,
+    caches: Arc<Caches>,
+    stats: Arc<BackendStats>,
+) {
+    while let Ok(job) = rx.recv() {
+        let generation = inner.generation();
+        let t = Instant::now();
+        match job {
+            Job::Superuser(user) => {
+                let answer = inner.superuser(&user);
+                stats.latency(t.elapsed());
+                stats.result(Check::Superuser, answer.as_ref().ok().map(|v| v.decision));
+                if let Some(e) = answer.ok().and_then(|v| caches.entry(v, false, generation)) {
+                    caches.superuser.insert(user, e);
+                }
+            }
+            Job::Acl(key) => {
+                let answer = inner.acl(&key.request());
+                stats.latency(t.elapsed());
+                stats.result(Check::Acl, answer.as_ref().ok().map(|v| v.decision));
+                if let Some(e) = answer.ok().and_then(|v| caches.entry(v, false, generation)) {
+                    caches.acl.insert(key, e);
+                }
+            }
+        }
+    }
+}
+
+impl Backend for CachedBackend {
+    fn name(&self) -> &'static str {
+        self.inner.name()
+    }
+
+    fn authenticate(&self, req: &AuthRequest<'_>) -> Answer {
+        let Some(c) = &self.cache else {
+            return self.timed(Check::Auth, || self.inner.authenticate(req));
+        };
+        let key = c.auth_key(req);
+        let generation = self.inner.generation();
+        if let Some(e) = c.auth.get(&key) {
+            if e.generation == generation {
+                self.stats.cache(Check::Auth, true);
+                return Ok(Verdict::new(e.decision));
+            }
+        }
+        self.stats.cache(Check::Auth, false);
+        let answer = self.timed(Check::Auth, || self.inner.authenticate(req));
+        if let Some(e) = answer
+            .as_ref()
+            .ok()
+            .and_then(|v| c.entry(*v, true, generation))
+        {
+            c.auth.insert(key, e);
+        }
+        answer
+    }
+
+    fn superuser(&self, username: &str) -> Answer {
+        let Some(c) = &self.cache else {
+            return self.timed(Check::Superuser, || self.inner.superuser(username));
+        };
+        let generation = self.inner.generation();
+        if let Some(e) = c.superuser.get(username) {
+            if e.generation == generation {
+                self.stats.cache(Check::Superuser, true);
+                self.maybe_refresh(&e, || Job::Superuser(username.into()));
+                return Ok(Verdict::new(e.decision));
+            }
+        }
+        self.stats.cache(Check::Superuser, false);
+        let answer = self.timed(Check::Superuser, || self.inner.superuser(username));
+        if let Some(e) = answer
+            .as_ref()
+            .ok()
+            .and_then(|v| c.entry(*v, false, generation))
+        {
+            c.superuser.insert(username.into(), e);
+        }
+        answer
+    }
+
+    fn acl(&self, req: &AclRequest<'_>) -> Answer {
+        let Some(c) = &self.cache else {
+            return self.timed(Check::Acl, || self.inner.acl(req));
+        };
+        let key = AclKey::new(req);
+        let generation = self.inner.generation();
+        if let Some(e) = c.acl.get(&key) {
+            if e.generation == generation {
+                self.stats.cache(Check::Acl, true);
+                self.maybe_refresh(&e, || Job::Acl(key.clone()));
+                return Ok(Verdict::new(e.decision));
+            }
+        }
+        self.stats.cache(Check::Acl, false);
+        let answer = self.timed(Check::Acl, || self.inner.acl(req));
+        if let Some(e) = answer
+            .as_ref()
+            .ok()
+            .and_then(|v| c.entry(*v, false, generation))
+        {
+            c.acl.insert(key, e);
+        }
+        answer
+    }
+
+    fn reload(&self) -> Result<(), String> {
+        let result = self.inner.reload();
+        self.clear();
+        result
+    }
+
+    fn generation(&self) -> u64 {
+        self.inner.generation()
+    }
+
+    fn explain_acl(&self, req: &AclRequest<'_>) -> Option<String> {
+        self.inner.explain_acl(req)
+    }
+
+    fn start(&self) {
+        self.inner.start();
+        if let Some(c) = &self.cache {
+            if c.settings.refresh {
+                let (tx, rx) = sync_channel(1024);
+                let (inner, caches, stats) = (self.inner.clone(), c.clone(), self.stats.clone());
+                let spawned = std::thread::Builder::new()
+                    .name(format!("mosq-auth-refresh-{}", self.inner.name()))
+                    .spawn(move || refresh_loop(rx, inner, caches, stats));
+                match spawned {
+                    Ok(thread) => {
+                        *self.refresher.lock().unwrap_or_else(|e| e.into_inner()) =
+                            Some(Refresher { tx, thread })
+                    }
+                    Err(e) => self.logger.warning(format_args!(
+                        "cache: cannot start the refresh thread ({e}); entries will expire normally"
+                    )),
+                }
+            }
+        }
+    }
+
+    fn stop(&self) {
+        if let Some(r) = self
+            .refresher
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+        {
+            drop(r.tx);
+            let _ = r.thread.join();
+        }
+        self.inner.stop();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::BackendError;
+    use crate::secret::Secret;
+    use std::sync::atomic::AtomicUsize;
+
+    /// A backend that counts calls and answers from a script.
+    #[derive(Default)]
+    struct Counting {
+        calls: AtomicUsize,
+        fail: AtomicBool,
+        deny: AtomicBool,
+        hint: Mutex<Option<CacheHint>>,
+        generation: std::sync::atomic::AtomicU64,
+    }
+
+    impl Counting {
+        fn answer(&self) -> Answer {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            if self.fail.load(Ordering::SeqCst) {
+                return Err(BackendError::new("down"));
+            }
+            let decision = if self.deny.load(Ordering::SeqCst) {
+                Decision::Deny
+            } else {
+                Decision::Allow
+            };
+            let cache = self.hint.lock().unwrap().unwrap_or_default();
+            Ok(Verdict { decision, cache })
+        }
+        fn calls(&self) -> usize {
+            self.calls.load(Ordering::SeqCst)
+        }
+    }
+
+    impl Backend for Counting {
+        fn name(&self) -> &'static str {
+            "counting"
+        }
+        fn authenticate(&self, _req: &AuthRequest<'_>) -> Answer {
+            self.answer()
+        }
+        fn superuser(&self, _username: &str) -> Answer {
+            self.answer()
+        }
+        fn acl(&self, _req: &AclRequest<'_>) -> Answer {
+            self.answer()
+        }
+        fn generation(&self) -> u64 {
+            self.generation.load(Ordering::SeqCst)
+        }
+    }
+
+    fn req<'a>(topic: &'a str) -> AclRequest<'a> {
+        AclRequest {
+            username: Some("alice"),
+            client_id: "c1",
+            topic,
+            access: Access::Read,
+        }
+    }
+
+    fn wrap(settings: CacheSettings) -> (Arc<Counting>, CachedBackend) {
+        let inner = Arc::new(Counting::default());
+        let cached = CachedBackend::new(inner.clone(), &settings, Logger::default());
+        (inner, cached)
+    }
+
+    #[test]
+    fn hits_do_not_reach_the_backend() {
+        let (inner, c) = wrap(CacheSettings::default());
+        for _ in 0..100 {
+            assert_eq!(c.acl(&req("a/b")).unwrap().decision, Decision::Allow);
+        }
+        assert_eq!(inner.calls(), 1);
+        assert_eq!(c.stats().hits(Check::Acl), 99);
+        assert_eq!(c.stats().misses(Check::Acl), 1);
+        c.acl(&req("a/c")).unwrap();
+        assert_eq!(inner.calls(), 2, "different topic, different key");
+    }
+
+    #[test]
+    fn errors_are_never_cached() {
+        let (inner, c) = wrap(CacheSettings::default());
+        inner.fail.store(true, Ordering::SeqCst);
+        assert!(c.acl(&req("a")).is_err());
+        assert!(c.acl(&req("a")).is_err());
+        assert_eq!(inner.calls(), 2);
+        inner.fail.store(false, Ordering::SeqCst);
+        assert!(c.acl(&req("a")).is_ok());
+        assert_eq!(c.stats().count(Check::Acl, None), 2);
+    }
+
+    #[test]
+    fn negative_answers_have_their_own_time() {
+        let settings = CacheSettings {
+            acl_negative_ttl: Duration::from_millis(50),
+            ..CacheSettings::default()
+        };
+        let (inner, c) = wrap(settings);
+        inner.deny.store(true, Ordering::SeqCst);
+        c.acl(&req("a")).unwrap();
+        c.acl(&req("a")).unwrap();
+        assert_eq!(inner.calls(), 1);
+        std::thread::sleep(Duration::from_millis(120));
+        inner.deny.store(false, Ordering::SeqCst);
+        assert_eq!(c.acl(&req("a")).unwrap().decision, Decision::Allow);
+        assert_eq!(inner.calls(), 2);
+    }
+
+    #[test]
+    fn no_store_and_max_age_hints_override_the_configured_time() {
+        let (inner, c) = wrap(CacheSettings::default());
+        *inner.hint.lock().unwrap() = Some(CacheHint::NoStore);
+        c.acl(&req("a")).unwrap();
+        c.acl(&req("a")).unwrap();
+        assert_eq!(inner.calls(), 2);
+        *inner.hint.lock().unwrap() = Some(CacheHint::MaxAge(Duration::from_millis(50)));
+        c.acl(&req("b")).unwrap();
+        c.acl(&req("b")).unwrap();
+        assert_eq!(inner.calls(), 3);
+        std::thread::sleep(Duration::from_millis(120));
+        c.acl(&req("b")).unwrap();
+        assert_eq!(inner.calls(), 4);
+    }
+
+    #[test]
+    fn a_new_generation_invalidates_older_answers() {
+        let (inner, c) = wrap(CacheSettings::default());
+        c.acl(&req("a")).unwrap();
+        inner.generation.store(1, Ordering::SeqCst);
+        c.acl(&req("a")).unwrap();
+        assert_eq!(inner.calls(), 2);
+    }
+
+    #[test]
+    fn auth_keys_hold_no_password_and_do_not_collide() {
+        let (inner, c) = wrap(CacheSettings::default());
+        let pw1 = Secret::from("b-c");
+        let pw2 = Secret::from("c");
+        let r1 = AuthRequest {
+            username: "a",
+            password: &pw1,
+            client_id: "x",
+        };
+        let r2 = AuthRequest {
+            username: "a-b",
+            password: &pw2,
+            client_id: "x",
+        };
+        c.authenticate(&r1).unwrap();
+        c.authenticate(&r2).unwrap();
+        assert_eq!(inner.calls(), 2, "a-b/c and a/b-c are different keys");
+        c.authenticate(&r1).unwrap();
+        assert_eq!(inner.calls(), 2);
+        let caches = c.cache.as_ref().unwrap();
+        assert_ne!(caches.auth_key(&r1), caches.auth_key(&r2));
+        let key = caches.auth_key(&r1);
+        assert!(!key.windows(3).any(|w| w == b"b-c"));
+    }
+
+    #[test]
+    fn hot_entries_are_refreshed_in_the_background() {
+        let settings = CacheSettings {
+            acl_ttl: Duration::from_millis(400),
+            ..CacheSettings::default()
+        };
+        let (inner, c) = wrap(settings);
+        c.start();
+        c.acl(&req("a")).unwrap();
+        std::thread::sleep(Duration::from_millis(340));
+        // In the last fifth of its life: answered from the cache, refreshed behind.
+        c.acl(&req("a")).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while inner.calls() < 2 {
+            assert!(Instant::now() < deadline, "no background refresh");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        // The refreshed entry is new: past the old end it is still a hit.
+        std::thread::sleep(Duration::from_millis(150));
+        c.acl(&req("a")).unwrap();
+        assert_eq!(inner.calls(), 2);
+        c.stop();
+    }
+
+    #[test]
+    fn disabled_cache_still_counts() {
+        let (inner, c) = wrap(CacheSettings {
+            enabled: false,
+            ..CacheSettings::default()
+        });
+        c.acl(&req("a")).unwrap();
+        c.acl(&req("a")).unwrap();
+        assert_eq!(inner.calls(), 2);
+        assert_eq!(c.stats().count(Check::Acl, Some(Decision::Allow)), 2);
+    }
+
+    #[test]
+    fn options_and_aliases() {
+        let o = Options::new([
+            ("acl_cacheseconds", "60"),
+            ("auth_cacheijitter", "2"),
+            ("cache", "false"),
+        ]);
+        let s = CacheSettings::from_options(&o).unwrap();
+        assert_eq!(s.acl_ttl, Duration::from_secs(60));
+        assert_eq!(s.auth_jitter, Duration::from_secs(2));
+        assert!(!s.enabled);
+        let err =
+            CacheSettings::from_options(&Options::new([("cache_type", "redis")])).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "option auth_opt_cache_type: invalid value 'redis': only the in-memory cache is available: expected memory (or go-cache)"
+        );
+        let err =
+            CacheSettings::from_options(&Options::new([("acl_cache_seconds", "-1")])).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("expected a number of seconds from 0 to 86400"),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,115 @@
+//! The optional Prometheus endpoint (`auth_opt_metrics_listen`): `GET /metrics` on a small
+//! thread of its own, never on the broker's thread.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crate::stats::{BackendStats, PROMETHEUS_HEADER};
+
+/// The running endpoint; stopped when dropped.
+pub struct MetricsServer {
+    addr: SocketAddr,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// The metrics text for these backends.
+pub fn render(backends: &[(&'static str, Arc<BackendStats>)]) -> String {
+    let mut out = String::from(PROMETHEUS_HEADER);
+    for (name, stats) in backends {
+        stats.prometheus(name, &mut out);
+    }
+    out
+}
+
+fn serve(mut stream: TcpStream, backends: &[(&'static str, Arc<BackendStats>)]) {
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    let _ = stream.set_write_timeout(Some(Duration::from_secs(2)));
+    let mut buf = [0u8; 1024];
+    let n = stream.read(&mut buf).unwrap_or(0);
+    let request = String::from_utf8_lossy(&buf[..n]);
+    let (status, body) = if request.starts_with("GET /metrics ") || request.starts_with("GET / ") {
+        ("200 OK", render(backends))
+    } else {
+        ("404 Not Found", "not found: try GET /metrics\n".to_string())
+    };
+    let _ = write!(
+        stream,
+        "HTTP/1.1 {status}\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+}
+
+impl MetricsServer {
+    /// Binds `addr` and starts serving.
+    pub fn start(
+        addr: SocketAddr,
+        backends: Vec<(&'static str, Arc<BackendStats>)>,
+    ) -> std::io::Result<MetricsServer> {
+        let listener = TcpListener::bind(addr)?;
+        listener.set_nonblocking(true)?;
+        let addr = listener.local_addr()?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("mosq-auth-metrics".into())
+            .spawn(move || {
+                while !flag.load(Ordering::Acquire) {
+                    match listener.accept() {
+                        Ok((stream, _)) => {
+                            let _ = stream.set_nonblocking(false);
+                            serve(stream, &backends);
+                        }
+                        Err(_) => std::thread::sleep(Duration::from_millis(50)),
+                    }
+                }
+            })?;
+        Ok(MetricsServer {
+            addr,
+            stop,
+            thread: Some(thread),
+        })
+    }
+
+    /// The address actually bound.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+}
+
+impl Drop for MetricsServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Release);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::Decision;
+    use crate::stats::Check;
+
+    #[test]
+    fn serves_metrics_over_http() {
+        let stats = Arc::new(BackendStats::default());
+        stats.result(Check::Auth, Some(Decision::Allow));
+        let server =
+            MetricsServer::start("127.0.0.1:0".parse().unwrap(), vec![("files", stats)]).unwrap();
+        let mut s = TcpStream::connect(server.addr()).unwrap();
+        s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        assert!(out.starts_with("HTTP/1.1 200 OK"), "{out}");
+        assert!(out.contains(
+            "mosq_auth_decisions_total{backend=\"files\",check=\"auth\",result=\"allow\"} 1"
+        ));
+    }
+}
