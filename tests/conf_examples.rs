@@ -271,8 +271,8 @@ fn demo_conf_authenticates_the_documented_user() {
         "demo.passwd must name the demo password in its opening comment"
     );
     let ex = Example::new("demo.conf", &[]);
-    ex.config_file("passwd", passwd);
-    ex.config_file("acl", example_text("demo.acl"));
+    ex.config_file("demo.passwd", passwd);
+    ex.config_file("demo.acl", example_text("demo.acl"));
     let b = ex.start();
     check_plain(b.port, DEMO.0, DEMO.1, "demo", "other");
     // The ACL's pattern gives every user users/<name>/.
