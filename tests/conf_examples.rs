@@ -414,7 +414,6 @@ impl Drop for AuthService {
 }
 
 #[test]
-#[ignore = "needs the http backend"]
 fn auth_plug_http_conf_asks_the_auth_service() {
     let svc = AuthService::start(&[("alice", "secret")]);
     let ex = Example::new(
@@ -455,7 +454,6 @@ fn websocket_upgrade(port: u16) -> String {
 }
 
 #[test]
-#[ignore = "needs the http backend"]
 fn go_auth_gateway_conf_serves_tls_and_websockets() {
     let svc = AuthService::start(&[("alice", "secret")]);
     let ex = Example::new(
