@@ -116,8 +116,23 @@ impl Example {
         self.config_file("certs/ca.crt", &pem)
     }
 
+    /// Starts the broker and checks that the plugin knew every option of the example.
     fn start(self) -> Broker {
-        Broker::start_in(self.dir, &self.body, self.start)
+        let b = Broker::start_in(self.dir, &self.body, self.start);
+        common::wait_for(
+            || b.log().contains("mosq-auth: started"),
+            "the plugin to start",
+        );
+        let log = b.log();
+        let unknown: Vec<&str> = log
+            .lines()
+            .filter(|l| l.contains("unknown option"))
+            .collect();
+        assert!(
+            unknown.is_empty(),
+            "the example has options the plugin does not know: {unknown:?}"
+        );
+        b
     }
 }
 
