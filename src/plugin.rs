@@ -453,9 +453,11 @@ impl Plugin {
     pub fn reload(&self) {
         for backend in &self.backends {
             match backend.reload() {
-                Ok(()) => self
-                    .logger
-                    .notice(format_args!("reload: backend {} reloaded", backend.name())),
+                Ok(()) => self.logger.notice(format_args!(
+                    "reload: backend {} reloaded, cache cleared; so far: {}",
+                    backend.name(),
+                    backend.stats().summary()
+                )),
                 Err(e) => self.logger.error(format_args!(
                     "reload: backend {} kept its last good state: {e}",
                     backend.name()

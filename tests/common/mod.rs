@@ -20,14 +20,13 @@ use std::time::{Duration, Instant};
 /// How long to wait for anything the broker should do promptly.
 pub const WAIT: Duration = Duration::from_secs(10);
 
-/// The freshly built plugin, next to the test executable's `deps/` directory.
+/// The freshly built plugin. `cargo test` builds the cdylib into `target/<profile>/deps/` (next
+/// to the test executable) but copies it up to `target/<profile>/` only on `cargo build`, so
+/// the copy in `deps/` is the one that matches the code under test.
 pub fn plugin_path() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
-    let dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>");
-    let so = dir.join("libmosq_auth.so");
+    let deps = exe.parent().expect("target/<profile>/deps");
+    let so = deps.join("libmosq_auth.so");
     assert!(
         so.exists(),
         "{} is missing: build the library first (cargo build)",
