@@ -632,3 +632,28 @@ pub fn mosquitto_passwd_line(user: &str, password: &str) -> String {
 pub fn accepted(code: u8) -> bool {
     code == 0 || code == 0x10
 }
+
+/// The CONNACK refusal for a bad or unknown user: 5 in MQTT 3.1.1, 0x87 in MQTT 5.
+pub fn not_authorised(proto: Proto) -> ConnectError {
+    ConnectError::Refused(match proto {
+        Proto::V311 => 5,
+        Proto::V5 => 0x87,
+    })
+}
+
+/// The SUBACK code of a refused subscription: 0x80 in MQTT 3.1.1, 0x87 in MQTT 5.
+pub fn sub_refused(proto: Proto) -> u8 {
+    match proto {
+        Proto::V311 => 0x80,
+        Proto::V5 => 0x87,
+    }
+}
+
+/// The PUBACK reason of a refused QoS 1 publish: 0x87 in MQTT 5; MQTT 3.1.1 has no reason
+/// codes, so the broker acknowledges with 0 and drops the message.
+pub fn pub_denied(proto: Proto) -> u8 {
+    match proto {
+        Proto::V311 => 0,
+        Proto::V5 => 0x87,
+    }
+}
