@@ -152,6 +152,16 @@ fn cli_sink(level: Level, line: &str) {
     eprintln!("mosq-auth: {}: {msg}", level.as_str());
 }
 
+/// The word printed for `outcome` and the exit code: a deferred login is refused by the broker
+/// and a deferred ACL check denied, like the plugin's chain does.
+fn verdict(outcome: Outcome, no: &'static str) -> (&'static str, u8) {
+    match outcome {
+        Outcome::Allow => ("ALLOW", 0),
+        Outcome::Deny | Outcome::Defer => (no, EXIT_FAILED),
+        Outcome::Error => ("ERROR", EXIT_BACKEND),
+    }
+}
+
 /// `mosq-auth check`.
 pub fn check_cmd(p: Parser) -> Result<u8, Fail> {
     let Some(args) = parse(p)? else {
@@ -209,16 +219,10 @@ pub fn check_cmd(p: Parser) -> Result<u8, Fail> {
     match (&args.user, &password) {
         (Some(user), Some(pw)) => {
             let e = plugin.explain_auth(user, pw.expose(), client_id);
-            let word = match e.outcome {
-                Outcome::Allow => "ALLOW",
-                Outcome::Error => "ERROR",
-                Outcome::Deny | Outcome::Defer => "REFUSE",
-            };
+            let (word, code) = verdict(e.outcome, "REFUSE");
             println!("auth: user '{user}'{client}: {word} — {}", e.reason);
-            match e.outcome {
-                Outcome::Allow => {}
-                Outcome::Error => return Ok(EXIT_BACKEND),
-                Outcome::Deny | Outcome::Defer => return Ok(EXIT_FAILED),
+            if code != 0 {
+                return Ok(code);
             }
         }
         (None, _) => {
@@ -252,11 +256,7 @@ pub fn check_cmd(p: Parser) -> Result<u8, Fail> {
             Some(u) => format!("user '{u}'"),
             None => "anonymous client".to_string(),
         };
-        let (word, code) = match e.outcome {
-            Outcome::Allow => ("ALLOW", 0),
-            Outcome::Error => ("ERROR", EXIT_BACKEND),
-            Outcome::Deny | Outcome::Defer => ("DENY", EXIT_FAILED),
-        };
+        let (word, code) = verdict(e.outcome, "DENY");
         println!(
             "acl: {access} '{topic}' for {who}{client}: {word} — {}",
             e.reason
@@ -264,4 +264,25 @@ pub fn check_cmd(p: Parser) -> Result<u8, Fail> {
         return Ok(code);
     }
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcomes_map_to_exit_codes() {
+        assert_eq!(verdict(Outcome::Allow, "DENY"), ("ALLOW", 0));
+        assert_eq!(verdict(Outcome::Deny, "DENY"), ("DENY", 1));
+        assert_eq!(verdict(Outcome::Defer, "REFUSE"), ("REFUSE", 1));
+        assert_eq!(verdict(Outcome::Error, "DENY"), ("ERROR", 3));
+    }
+
+    #[test]
+    fn wildcards_only_in_subscriptions() {
+        assert!(check_topic("a/+", Access::Subscribe).is_ok());
+        assert!(check_topic("a/#", Access::Write).is_err());
+        assert!(check_topic("a/+", Access::Read).is_err());
+        assert!(check_topic("", Access::Subscribe).is_err());
+    }
 }
