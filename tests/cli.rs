@@ -245,6 +245,139 @@ fn hash_output_is_accepted_by_the_real_broker() {
     assert!(Mqtt::connect(Proto::V311, b.port, "c2", Some(("carol", "wrong"))).is_err());
 }
 
+/// Runs `mosq-auth ARGS` on a terminal (util-linux `script` makes the pseudo-terminal),
+/// typing each answer only once its prompt has been shown. Returns the exit code and
+/// everything the terminal showed.
+fn run_on_tty(args: &[&str], answers: &[(&str, &str)]) -> (i32, String) {
+    use std::io::Read;
+    use std::sync::mpsc::channel;
+    use std::time::{Duration, Instant};
+
+    let quote = |a: &str| format!("'{}'", a.replace('\'', r"'\''"));
+    let mut cmd = quote(env!("CARGO_BIN_EXE_mosq-auth"));
+    for a in args {
+        cmd.push(' ');
+        cmd.push_str(&quote(a));
+    }
+    let mut child = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("`script` is missing: apt-get install -y bsdutils");
+    let mut stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = channel();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = stdout.read(&mut buf) {
+            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    let mut stdin = child.stdin.take().expect("stdin");
+    let mut shown = Vec::new();
+    let mut seen = 0;
+    for (prompt, answer) in answers {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let text = String::from_utf8_lossy(&shown[seen..]).into_owned();
+            if let Some(i) = text.find(prompt) {
+                seen += i + prompt.len();
+                break;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(chunk) => shown.extend(chunk),
+                Err(_) => panic!(
+                    "no prompt {prompt:?}; the terminal showed {:?}",
+                    String::from_utf8_lossy(&shown)
+                ),
+            }
+        }
+        stdin
+            .write_all(format!("{answer}\n").as_bytes())
+            .expect("type");
+        stdin.flush().expect("flush");
+    }
+    let status = child.wait().expect("wait");
+    drop(stdin);
+    while let Ok(chunk) = rx.recv_timeout(Duration::from_secs(2)) {
+        shown.extend(chunk);
+    }
+    (
+        status.code().expect("exit code"),
+        String::from_utf8_lossy(&shown).replace("\r\n", "\n"),
+    )
+}
+
+#[test]
+fn terminal_prompts_twice_without_echo() {
+    let (code, shown) = run_on_tty(
+        &["hash", "--scheme", "bcrypt", "--cost", "4"],
+        &[
+            ("Password: ", "Tty-Secret"),
+            ("Reenter password: ", "Tty-Secret"),
+        ],
+    );
+    assert_eq!(code, 0, "{shown}");
+    assert!(
+        !shown.contains("Tty-Secret"),
+        "the password was echoed: {shown}"
+    );
+    let hash = shown
+        .lines()
+        .find(|l| l.starts_with("$2b$04$"))
+        .unwrap_or_else(|| panic!("no hash in {shown:?}"));
+    assert!(verifies(hash, b"Tty-Secret"));
+
+    let (code, shown) = run_on_tty(
+        &["hash"],
+        &[("Password: ", "one"), ("Reenter password: ", "two")],
+    );
+    assert_eq!(code, 1, "{shown}");
+    assert!(
+        shown.contains("mosq-auth: passwords do not match"),
+        "{shown}"
+    );
+    assert!(!shown.contains('$'), "{shown}");
+
+    let d = tmp();
+    let file = d.path().join("passwd");
+    let (code, shown) = run_on_tty(
+        &["passwd", s(&file), "add", "alice"],
+        &[
+            ("Password: ", "Tty-Secret"),
+            ("Reenter password: ", "Tty-Secret"),
+        ],
+    );
+    assert_eq!(code, 0, "{shown}");
+    assert!(
+        !shown.contains("Tty-Secret") && !shown.contains('$'),
+        "{shown}"
+    );
+    assert!(verifies(&hash_of(&file, "alice"), b"Tty-Secret"));
+
+    // check prompts once.
+    fs::write(
+        d.path().join("mosquitto.conf"),
+        format!(
+            "plugin /x/libmosq_auth.so\nplugin_opt_backends files\nplugin_opt_password_file {}\n",
+            s(&file)
+        ),
+    )
+    .expect("write conf");
+    let conf = d.path().join("mosquitto.conf");
+    let (code, shown) = run_on_tty(
+        &["check", "-c", s(&conf), "-u", "alice", "--password-stdin"],
+        &[("Password: ", "Tty-Secret")],
+    );
+    assert_eq!(code, 0, "{shown}");
+    assert!(shown.contains("auth: user 'alice': ALLOW"), "{shown}");
+    assert!(!shown.contains("Tty-Secret"), "{shown}");
+}
+
 // ---------------------------------------------------------------------------------------------
 // passwd
 

@@ -30,10 +30,12 @@ fn read_line() -> Result<Option<Secret>, Fail> {
 
 /// Prompts on standard error and reads a line with echo off.
 fn prompt(text: &str) -> Result<Option<Secret>, Fail> {
-    eprint!("{text}");
-    let _ = io::stderr().flush();
+    // Echo goes off before the prompt shows, so nothing typed after the prompt is echoed or
+    // flushed away.
     let guard = NoEcho::new()
         .map_err(|e| Fail::failed(format_args!("cannot turn off terminal echo: {e}")))?;
+    eprint!("{text}");
+    let _ = io::stderr().flush();
     let line = read_line();
     drop(guard);
     // The user's Enter was not echoed.
