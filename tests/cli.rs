@@ -1055,6 +1055,12 @@ fn check_per_listener_settings() {
     assert_eq!(out.code, 2, "{out:?}");
     assert!(out.stderr.contains("no listener 9999"), "{out:?}");
 
+    // `port` names the default listener: the settings before any `listener` line.
+    let site = Site::new(&PER_LISTENER.replace("listener 1883", "port 1884"));
+    let out = site.check(&["-u", "alice", "-t", "x", "-a", "read", "-l", "1884"], "");
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("superuser"), "{out:?}");
+
     // Without per_listener_settings, plugins are global: any listener uses the first block.
     let site = Site::new(&PER_LISTENER.replace("per_listener_settings true", ""));
     let out = site.check(&with, "");

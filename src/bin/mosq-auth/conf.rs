@@ -44,6 +44,8 @@ pub struct BrokerConf {
     pub per_listener_settings: bool,
     /// Listener ports as written, in file order (`listener PORT ...` and `port PORT`).
     pub listeners: Vec<String>,
+    /// The default listener's port (`port PORT`): the settings before any `listener` line.
+    pub default_port: Option<String>,
     /// Plugin blocks in file order.
     pub blocks: Vec<PluginBlock>,
     /// `allow_anonymous` lines in file order.
@@ -122,7 +124,13 @@ impl BrokerConf {
                         .unwrap_or_default()
                         .to_string();
                     self.listeners.push(port.clone());
-                    *listener = Some(port);
+                    if key == "listener" {
+                        *listener = Some(port);
+                    } else {
+                        // `port` sets the default listener's port; the settings around it
+                        // stay the default listener's.
+                        self.default_port = Some(port);
+                    }
                 }
                 "per_listener_settings" => {
                     self.per_listener_settings = parse_bool(need(key)?)
@@ -154,8 +162,9 @@ impl BrokerConf {
         Ok(())
     }
 
-    /// The plugin block `check` evaluates: the first after `listener PORT` when a port is
-    /// given, else the first one.
+    /// The plugin block `check` evaluates: the first after `listener PORT` (or, for the port
+    /// of a `port PORT` line, the first before any `listener` line) when a port is given and
+    /// `per_listener_settings` is true, else the first one.
     pub fn block(&self, listener: Option<&str>) -> Result<&PluginBlock, String> {
         match listener {
             None => self
@@ -170,9 +179,13 @@ impl BrokerConf {
                     // Plugins are global: every listener uses the same one(s).
                     return self.block(None);
                 }
+                let default = self.default_port.as_deref() == Some(port);
                 self.blocks
                     .iter()
-                    .find(|b| b.listener.as_deref() == Some(port))
+                    .find(|b| match &b.listener {
+                        Some(l) => l == port,
+                        None => default,
+                    })
                     .ok_or_else(|| format!("no plugin or auth_plugin line after listener {port}"))
             }
         }

@@ -169,7 +169,8 @@ pub fn hash_cmd(mut p: Parser) -> Result<u8, Fail> {
     }
     opts.validate(&p)?;
     let hash = opts.hash_new_password()?;
-    println!("{hash}");
+    writeln!(io::stdout(), "{hash}")
+        .map_err(|e| Fail::failed(format_args!("cannot write the hash: {e}")))?;
     Ok(0)
 }
 
