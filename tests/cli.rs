@@ -546,6 +546,8 @@ fn passwd_usage_errors() {
             "passwd", f, "add", "--cost", "99", "--scheme", "bcrypt", "bob",
         ],
         &["passwd", f, "delete", "--scheme", "bcrypt", "alice"],
+        &["passwd", f, "delete", "--scheme", "7", "alice"],
+        &["passwd", f, "list", "--cost", "5"],
         &["passwd", f, "list", "--bogus"],
     ] {
         let out = run(args, "pw\n");

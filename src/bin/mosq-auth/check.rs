@@ -168,11 +168,6 @@ pub fn check_cmd(p: Parser) -> Result<u8, Fail> {
         return help(CHECK_HELP);
     };
     let config = args.config.clone().unwrap_or_default();
-    let password: Option<Secret> = if args.password_stdin {
-        Some(password::read_existing()?)
-    } else {
-        None
-    };
 
     let conf = BrokerConf::read(&config).map_err(Fail::config)?;
     let block = conf
@@ -209,6 +204,12 @@ pub fn check_cmd(p: Parser) -> Result<u8, Fail> {
     let plugin = Plugin::new(&Options::new(pairs))
         .map_err(|e| Fail::config(format_args!("{}: {e}", block.at)))?;
 
+    // Asked only once the configuration is known to work.
+    let password: Option<Secret> = if args.password_stdin {
+        Some(password::read_existing()?)
+    } else {
+        None
+    };
     let client_id = args.client_id.as_deref().unwrap_or(DEFAULT_CLIENT_ID);
     let client = match &args.client_id {
         Some(c) => format!(" (client '{c}')"),

@@ -88,6 +88,7 @@ Examples:
 #[derive(Debug, Default)]
 struct HashOpts {
     scheme: Scheme,
+    scheme_given: bool,
     work: Option<u32>,
     work_opt: Option<String>,
 }
@@ -100,6 +101,7 @@ impl HashOpts {
                 let v = p.value(opt, inline)?;
                 self.scheme =
                     Scheme::from_str(&v).map_err(|e| p.usage(format_args!("--scheme {v}: {e}")))?;
+                self.scheme_given = true;
             }
             "--iterations" | "--cost" => {
                 let v = p.value(opt, inline)?;
@@ -218,9 +220,7 @@ pub fn passwd_cmd(mut p: Parser) -> Result<u8, Fail> {
             )))
         }
     };
-    if !matches!(action, Action::Add(_))
-        && (opts.work_opt.is_some() || opts.scheme != Scheme::default())
-    {
+    if !matches!(action, Action::Add(_)) && (opts.work_opt.is_some() || opts.scheme_given) {
         return Err(p.usage("--scheme, --iterations and --cost are for add only"));
     }
     let path = PathBuf::from(&file);
