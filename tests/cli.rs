@@ -1185,3 +1185,49 @@ fn check_warns_about_unknown_options_and_skips_metrics() {
     assert!(out.stderr.contains("password_file"), "{out:?}");
     assert!(!out.stderr.contains("metrics"), "{out:?}");
 }
+
+#[test]
+fn check_exits_3_when_a_backend_fails() {
+    // An HTTP backend pointed at a port nobody listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = tmp();
+    let conf = dir.path().join("mosquitto.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "plugin /x/libmosq_auth.so\nplugin_opt_backends http\nplugin_opt_http_host 127.0.0.1\n\
+             plugin_opt_http_port {port}\nplugin_opt_http_getuser_uri /auth\nplugin_opt_http_aclcheck_uri /acl\n\
+             plugin_opt_http_timeout 2\n"
+        ),
+    )
+    .unwrap();
+    let out = run(
+        &[
+            "check",
+            "-c",
+            s(&conf),
+            "-u",
+            "alice",
+            "-t",
+            "alice/x",
+            "-a",
+            "write",
+        ],
+        "",
+    );
+    assert_eq!(out.code, 3, "{out:?}");
+    assert!(out.stdout.contains("backend http failed"), "{out:?}");
+    let out = run(
+        &["check", "-c", s(&conf), "-u", "alice", "--password-stdin"],
+        "s3cret-pw\n",
+    );
+    assert_eq!(out.code, 3, "{out:?}");
+    assert!(
+        !out.stdout.contains("s3cret-pw") && !out.stderr.contains("s3cret-pw"),
+        "{out:?}"
+    );
+}
