@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{mosquitto_passwd_line, Broker, ConnectError, Mqtt, Proto, PROTOS};
+use common::{mosquitto_passwd_line, not_authorised, sub_refused, Broker, Mqtt, Proto, PROTOS};
 use std::time::Duration;
 
 const ACL: &str = "\
@@ -48,22 +48,6 @@ fn start(v4: bool, body: &str, passwd: &str, acl: &str) -> Broker {
         Broker::start_v4(body, &files)
     } else {
         Broker::start(body, &files)
-    }
-}
-
-/// The refusal code a broker sends for a bad password: 5 in MQTT 3.1.1, 0x87 in MQTT 5.
-fn not_authorised(proto: Proto) -> ConnectError {
-    ConnectError::Refused(match proto {
-        Proto::V311 => 5,
-        Proto::V5 => 0x87,
-    })
-}
-
-/// SUBACK code for a refused subscription.
-fn sub_refused(proto: Proto) -> u8 {
-    match proto {
-        Proto::V311 => 0x80,
-        Proto::V5 => 0x87,
     }
 }
 

@@ -8,7 +8,7 @@ mod http_common;
 
 use std::time::{Duration, Instant};
 
-use common::{Broker, ConnectError, Mqtt, Proto, PROTOS};
+use common::{not_authorised, pub_denied, sub_refused, Broker, Mqtt, Proto, PROTOS};
 use http_common::{fields, users_service, Reply, Server};
 
 /// The auth-plug seed (a Kubernetes deployment with an Express service), pointed at `port`.
@@ -51,27 +51,6 @@ fn go_auth_seed(port: u16, extra: &str) -> String {
          auth_opt_http_superuser_uri /superuser\n\
          {extra}\n"
     )
-}
-
-fn not_authorised(proto: Proto) -> ConnectError {
-    ConnectError::Refused(match proto {
-        Proto::V311 => 5,
-        Proto::V5 => 0x87,
-    })
-}
-
-fn sub_refused(proto: Proto) -> u8 {
-    match proto {
-        Proto::V311 => 0x80,
-        Proto::V5 => 0x87,
-    }
-}
-
-fn pub_denied(proto: Proto) -> u8 {
-    match proto {
-        Proto::V311 => 0,
-        Proto::V5 => 0x87,
-    }
 }
 
 fn seed_checks(b: &Broker, server: &Server) {
