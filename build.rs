@@ -17,7 +17,6 @@ install it (Debian/Ubuntu: apt-get install -y libclang-dev; Alpine: apk add clan
 
 fn fail(msg: &str) -> ! {
     eprintln!("error: {msg}");
-    println!("cargo:warning={msg}");
     exit(1);
 }
 

@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 use crate::backend::files::FilesBackend;
 use crate::backend::http::HttpBackend;
-use crate::backend::{Access, AclRequest, AuthRequest, Backend, BackendError, Decision};
+use crate::backend::{Access, AclRequest, Answer, AuthRequest, Backend, BackendError, Decision};
 use crate::cache::CachedBackend;
 use crate::config::{BackendKind, Config, ConfigError, Options};
 use crate::log::{Logger, Throttle};
@@ -177,6 +177,25 @@ impl Plugin {
         }
     }
 
+    /// Asks the backends in order; the first allow or deny wins, defer moves on, an error stops
+    /// the chain. Returns the outcome and the backend that decided (none for `Defer`).
+    fn first_decision<'a>(
+        &'a self,
+        ask: impl Fn(&'a CachedBackend) -> Answer,
+    ) -> (Outcome, Option<&'a CachedBackend>, Option<BackendError>) {
+        for backend in &self.backends {
+            match ask(backend) {
+                Ok(v) => match v.decision {
+                    Decision::Allow => return (Outcome::Allow, Some(backend), None),
+                    Decision::Deny => return (Outcome::Deny, Some(backend), None),
+                    Decision::Defer => continue,
+                },
+                Err(e) => return (Outcome::Error, Some(backend), Some(e)),
+            }
+        }
+        (Outcome::Defer, None, None)
+    }
+
     /// Checks a CONNECT's username and password.
     ///
     /// `username` is `None` for a client that sent none (anonymous): the plugin defers, so the
@@ -207,35 +226,23 @@ impl Plugin {
             password: &password,
             client_id,
         };
-        for backend in &self.backends {
-            match backend.authenticate(&req) {
-                Ok(v) => match v.decision {
-                    Decision::Allow => {
-                        self.logger.info(format_args!(
-                            "auth: user '{username}' (client '{client_id}') allowed by {}",
-                            backend.name()
-                        ));
-                        return Outcome::Allow;
-                    }
-                    Decision::Deny => {
-                        self.logger.info(format_args!(
-                            "auth: user '{username}' (client '{client_id}') refused by {}",
-                            backend.name()
-                        ));
-                        return Outcome::Deny;
-                    }
-                    Decision::Defer => continue,
-                },
-                Err(e) => {
-                    self.backend_error(&format!("auth of user '{username}'"), backend.name(), &e);
-                    return Outcome::Error;
-                }
+        let (outcome, backend, error) = self.first_decision(|b| b.authenticate(&req));
+        let name = backend.map_or("", |b| b.name());
+        match (outcome, error) {
+            (Outcome::Error, Some(e)) => {
+                self.backend_error(&format!("auth of user '{username}'"), name, &e)
             }
+            (Outcome::Defer, _) => self.logger.info(format_args!(
+                "auth: user '{username}' (client '{client_id}') is unknown to every backend"
+            )),
+            (Outcome::Allow, _) => self.logger.info(format_args!(
+                "auth: user '{username}' (client '{client_id}') allowed by {name}"
+            )),
+            _ => self.logger.info(format_args!(
+                "auth: user '{username}' (client '{client_id}') refused by {name}"
+            )),
         }
-        self.logger.info(format_args!(
-            "auth: user '{username}' (client '{client_id}') is unknown to every backend"
-        ));
-        Outcome::Defer
+        outcome
     }
 
     /// Returns true if and only if `username` is a superuser, by glob or by a backend.
@@ -301,39 +308,32 @@ impl Plugin {
             access,
         };
         let who = username.unwrap_or("(anonymous)");
-        for backend in &self.backends {
-            match backend.acl(&req) {
-                Ok(v) => match v.decision {
-                    Decision::Allow => {
-                        self.logger.debug(format_args!(
-                            "acl: '{who}' (client '{client_id}') {access} '{topic}' allowed by {}",
-                            backend.name()
-                        ));
-                        return Outcome::Allow;
-                    }
-                    Decision::Deny => {
-                        self.logger.debug(format_args!(
-                            "acl: '{who}' (client '{client_id}') {access} '{topic}' denied by {}",
-                            backend.name()
-                        ));
-                        return Outcome::Deny;
-                    }
-                    Decision::Defer => continue,
-                },
-                Err(e) => {
-                    self.backend_error(
-                        &format!("acl {access} '{topic}' for '{who}'"),
-                        backend.name(),
-                        &e,
-                    );
-                    return Outcome::Error;
-                }
+        let (outcome, backend, error) = self.first_decision(|b| b.acl(&req));
+        let name = backend.map_or("", |b| b.name());
+        match (outcome, error) {
+            (Outcome::Error, Some(e)) => {
+                self.backend_error(&format!("acl {access} '{topic}' for '{who}'"), name, &e);
+                Outcome::Error
+            }
+            (Outcome::Allow, _) => {
+                self.logger.debug(format_args!(
+                    "acl: '{who}' (client '{client_id}') {access} '{topic}' allowed by {name}"
+                ));
+                Outcome::Allow
+            }
+            (Outcome::Deny, _) => {
+                self.logger.debug(format_args!(
+                    "acl: '{who}' (client '{client_id}') {access} '{topic}' denied by {name}"
+                ));
+                Outcome::Deny
+            }
+            _ => {
+                self.logger.debug(format_args!(
+                    "acl: '{who}' (client '{client_id}') {access} '{topic}' denied: no rule allows it"
+                ));
+                Outcome::Deny
             }
         }
-        self.logger.debug(format_args!(
-            "acl: '{who}' (client '{client_id}') {access} '{topic}' denied: no rule allows it"
-        ));
-        Outcome::Deny
     }
 
     /// Evaluates a password check like [`Plugin::basic_auth`] and says which backend decided.
@@ -344,27 +344,15 @@ impl Plugin {
             password: &password,
             client_id,
         };
-        for backend in &self.backends {
-            let (outcome, word) = match backend.inner().authenticate(&req) {
-                Ok(v) if v.decision == Decision::Allow => (Outcome::Allow, "allowed"),
-                Ok(v) if v.decision == Decision::Deny => (Outcome::Deny, "refused"),
-                Ok(_) => continue,
-                Err(e) => {
-                    return Explanation {
-                        outcome: Outcome::Error,
-                        reason: format!("backend {} failed: {e}", backend.name()),
-                    }
-                }
-            };
-            return Explanation {
-                outcome,
-                reason: format!("{word} by backend {}", backend.name()),
-            };
-        }
-        Explanation {
-            outcome: Outcome::Defer,
-            reason: "no backend knows this user: the broker refuses the client".into(),
-        }
+        let (outcome, backend, error) = self.first_decision(|b| b.inner().authenticate(&req));
+        let name = backend.map_or("", |b| b.name());
+        let reason = match (outcome, error) {
+            (_, Some(e)) => format!("backend {name} failed: {e}"),
+            (Outcome::Allow, _) => format!("allowed by backend {name}"),
+            (Outcome::Deny, _) => format!("refused by backend {name}"),
+            _ => "no backend knows this user: the broker refuses the client".into(),
+        };
+        Explanation { outcome, reason }
     }
 
     /// Evaluates an ACL check like [`Plugin::acl_check`] (without the cache) and says which
@@ -414,48 +402,35 @@ impl Plugin {
             topic,
             access,
         };
-        for backend in &self.backends {
-            let rule = || {
-                backend
-                    .explain_acl(&req)
-                    .map(|r| format!(" ({r})"))
-                    .unwrap_or_default()
-            };
-            match backend.inner().acl(&req) {
-                Ok(v) if v.decision == Decision::Allow => {
-                    return Explanation {
-                        outcome: Outcome::Allow,
-                        reason: format!("allowed by backend {}{}", backend.name(), rule()),
-                    }
-                }
-                Ok(v) if v.decision == Decision::Deny => {
-                    return Explanation {
-                        outcome: Outcome::Deny,
-                        reason: format!("denied by backend {}{}", backend.name(), rule()),
-                    }
-                }
-                Ok(_) => continue,
-                Err(e) => {
-                    return Explanation {
-                        outcome: Outcome::Error,
-                        reason: format!("backend {} failed: {e}", backend.name()),
-                    }
-                }
-            }
-        }
-        Explanation {
-            outcome: Outcome::Deny,
-            reason: "no backend has a rule for it: denied".into(),
-        }
+        let (outcome, backend, error) = self.first_decision(|b| b.inner().acl(&req));
+        let name = backend.map_or("", |b| b.name());
+        let rule = || {
+            backend
+                .and_then(|b| b.explain_acl(&req))
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default()
+        };
+        let (outcome, reason) = match (outcome, error) {
+            (_, Some(e)) => (Outcome::Error, format!("backend {name} failed: {e}")),
+            (Outcome::Allow, _) => (
+                Outcome::Allow,
+                format!("allowed by backend {name}{}", rule()),
+            ),
+            (Outcome::Deny, _) => (Outcome::Deny, format!("denied by backend {name}{}", rule())),
+            _ => (Outcome::Deny, "no backend has a rule for it: denied".into()),
+        };
+        Explanation { outcome, reason }
     }
 
     /// Re-reads files (SIGHUP). Failures keep the last good state and are logged.
     pub fn reload(&self) {
         for backend in &self.backends {
             match backend.reload() {
-                Ok(()) => self
-                    .logger
-                    .notice(format_args!("reload: backend {} reloaded", backend.name())),
+                Ok(()) => self.logger.notice(format_args!(
+                    "reload: backend {} reloaded, cache cleared; so far: {}",
+                    backend.name(),
+                    backend.stats().summary()
+                )),
                 Err(e) => self.logger.error(format_args!(
                     "reload: backend {} kept its last good state: {e}",
                     backend.name()
@@ -470,5 +445,44 @@ impl Drop for Plugin {
         for b in &self.backends {
             b.stop();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_holds_no_hash_or_secret() {
+        let dir =
+            std::env::temp_dir().join(format!("mosq-auth-plugin-debug-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let pw = dir.join("passwd");
+        let hash = "$6$Z5MQud/y0Ume9EPH$A8bplGBWKeYFpbDS91/NNGbX80aCaKAEDr7wOhdswPYvOsaiGh446+6IF5fag7EjV8GzirudJsQOV3ubA4sh1Q==";
+        std::fs::write(&pw, format!("alice:{hash}\n")).unwrap();
+        let options = Options::new([
+            ("backends", "files"),
+            ("password_file", pw.to_str().unwrap()),
+            ("reload_interval", "0"),
+            ("log_level", "error"),
+        ]);
+        let plugin = Plugin::new(&options).unwrap();
+        let all = format!(
+            "{plugin:?} {:?} {options:?} {:?}",
+            plugin.config(),
+            plugin.backends()
+        );
+        assert!(!all.contains("Z5MQud") && !all.contains("$6$"), "{all}");
+        assert_eq!(
+            plugin.basic_auth(Some(b"alice"), Some(b"user01-pass"), b"c"),
+            Outcome::Allow
+        );
+        assert_eq!(plugin.basic_auth(Some(b"alice"), None, b"c"), Outcome::Deny);
+        assert_eq!(plugin.basic_auth(None, None, b"c"), Outcome::Defer);
+        assert_eq!(
+            plugin.basic_auth(Some(b"bob"), Some(b"x"), b"c"),
+            Outcome::Defer
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

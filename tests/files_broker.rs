@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{mosquitto_passwd_line, Broker, ConnectError, Mqtt, Proto, PROTOS};
+use common::{mosquitto_passwd_line, not_authorised, sub_refused, Broker, Mqtt, Proto, PROTOS};
 use std::time::Duration;
 
 const ACL: &str = "\
@@ -48,22 +48,6 @@ fn start(v4: bool, body: &str, passwd: &str, acl: &str) -> Broker {
         Broker::start_v4(body, &files)
     } else {
         Broker::start(body, &files)
-    }
-}
-
-/// The refusal code a broker sends for a bad password: 5 in MQTT 3.1.1, 0x87 in MQTT 5.
-fn not_authorised(proto: Proto) -> ConnectError {
-    ConnectError::Refused(match proto {
-        Proto::V311 => 5,
-        Proto::V5 => 0x87,
-    })
-}
-
-/// SUBACK code for a refused subscription.
-fn sub_refused(proto: Proto) -> u8 {
-    match proto {
-        Proto::V311 => 0x80,
-        Proto::V5 => 0x87,
     }
 }
 
@@ -333,4 +317,39 @@ fn per_listener_settings_give_each_listener_its_own_plugin_instance() {
     assert!(Mqtt::connect(Proto::V5, b.port, "b", Some(("bob", "bob-pw"))).is_err());
     Mqtt::ok(Proto::V5, port2, "b", Some(("bob", "bob-pw")));
     assert!(Mqtt::connect(Proto::V5, port2, "a", Some(("alice", "alice-pw"))).is_err());
+}
+
+#[test]
+fn log_level_filters_the_plugins_lines() {
+    let body = conf().replace("plugin_opt_log_level debug", "plugin_opt_log_level warning");
+    let b = start(false, &body, &passwd(), ACL);
+    let c = Mqtt::ok(Proto::V5, b.port, "c", Some(("alice", "alice-pw")));
+    c.publish("alice/x", "x");
+    let log = b.log();
+    assert!(
+        !log.contains("mosq-auth: started"),
+        "notice line at level warning:\n{log}"
+    );
+    assert!(
+        !log.contains("mosq-auth: acl:"),
+        "debug line at level warning:\n{log}"
+    );
+
+    // At debug, every decision is logged (without passwords: see connect_checks).
+    let b = start(false, conf(), &passwd(), ACL);
+    let c = Mqtt::ok(Proto::V5, b.port, "c", Some(("alice", "alice-pw")));
+    c.publish("alice/x", "x");
+    common::wait_for(
+        || {
+            b.log()
+                .contains("mosq-auth: acl: 'alice' (client 'c') write 'alice/x' allowed by files")
+        },
+        "the debug line",
+    );
+    assert!(
+        b.log()
+            .contains("mosq-auth: auth: user 'alice' (client 'c') allowed by files"),
+        "{}",
+        b.log()
+    );
 }

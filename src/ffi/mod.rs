@@ -18,6 +18,7 @@ pub mod convert;
 pub mod guard;
 pub mod rc;
 pub mod sys;
+pub mod term;
 pub mod v4;
 pub mod v5;
 

@@ -20,14 +20,13 @@ use std::time::{Duration, Instant};
 /// How long to wait for anything the broker should do promptly.
 pub const WAIT: Duration = Duration::from_secs(10);
 
-/// The freshly built plugin, next to the test executable's `deps/` directory.
+/// The freshly built plugin. `cargo test` builds the cdylib into `target/<profile>/deps/` (next
+/// to the test executable) but copies it up to `target/<profile>/` only on `cargo build`, so
+/// the copy in `deps/` is the one that matches the code under test.
 pub fn plugin_path() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
-    let dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>");
-    let so = dir.join("libmosq_auth.so");
+    let deps = exe.parent().expect("target/<profile>/deps");
+    let so = deps.join("libmosq_auth.so");
     assert!(
         so.exists(),
         "{} is missing: build the library first (cargo build)",
@@ -632,4 +631,29 @@ pub fn mosquitto_passwd_line(user: &str, password: &str) -> String {
 /// matching subscribers" in MQTT 5).
 pub fn accepted(code: u8) -> bool {
     code == 0 || code == 0x10
+}
+
+/// The CONNACK refusal for a bad or unknown user: 5 in MQTT 3.1.1, 0x87 in MQTT 5.
+pub fn not_authorised(proto: Proto) -> ConnectError {
+    ConnectError::Refused(match proto {
+        Proto::V311 => 5,
+        Proto::V5 => 0x87,
+    })
+}
+
+/// The SUBACK code of a refused subscription: 0x80 in MQTT 3.1.1, 0x87 in MQTT 5.
+pub fn sub_refused(proto: Proto) -> u8 {
+    match proto {
+        Proto::V311 => 0x80,
+        Proto::V5 => 0x87,
+    }
+}
+
+/// The PUBACK reason of a refused QoS 1 publish: 0x87 in MQTT 5; MQTT 3.1.1 has no reason
+/// codes, so the broker acknowledges with 0 and drops the message.
+pub fn pub_denied(proto: Proto) -> u8 {
+    match proto {
+        Proto::V311 => 0,
+        Proto::V5 => 0x87,
+    }
 }

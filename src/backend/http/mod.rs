@@ -1,0 +1,545 @@
+/*!
+The HTTP backend: asks a web service whether a user may connect, is a superuser, or may use
+a topic. It speaks both contracts in use, auth-plug's and mosquitto-go-auth's, so a service
+written for either works unchanged.
+
+# Which defaults apply
+
+The defaults follow the option names the operator wrote for the service's address:
+
+- `http_hostname` or `http_ip` (auth-plug's names): auth-plug's behaviour. Form bodies with
+  the five fields `username, password, topic, acc, clientid`, and preemptive
+  `Authorization: Basic base64(username:password)` with the MQTT credentials (password empty
+  for superuser and ACL requests), or `Authorization: Basic <http_basic_auth_key>` when that
+  is set. No `User-Agent`.
+- `http_host` (go-auth's name) or `http_url` (ours): go-auth's behaviour. JSON bodies with
+  go-auth's fields, `User-Agent: mosquitto-mosq-auth/<version>`, no `Authorization` header
+  unless `http_basic_auth_key` is set.
+
+An explicit `http_params_mode` or `http_user_agent` wins over these defaults. Everything else
+has one default for both: `POST`, `http_response_mode status`, a 5 s deadline per check,
+no retries, TLS certificates verified.
+
+# Decisions
+
+- 2xx allows, 4xx denies (auth-plug treated a 403 as "defer to the next backend", which ends
+  in a deny as well), 5xx, timeouts, connection errors and unreadable answers are errors: the
+  plugin fails closed and never caches them. See [`response`] for the text and JSON modes.
+- An empty password is refused without a request, as auth-plug did.
+- JSON cannot carry a password that is not UTF-8: such a login is refused without a request
+  (with a debug line). Form encoding carries any bytes.
+- Unsubscribing is always allowed without a request; neither auth-plug nor go-auth services
+  know about it.
+- An ACL check of an anonymous client sends the `anonusername` (default `anonymous`).
+- Without `http_superuser_uri`, nobody is a superuser here and no request is made.
+
+# Under load and failure
+
+One `reqwest` client is built per backend and keeps connections alive, so a check on a warm
+connection is one round trip. Idle connections are closed after 4 s, before the 5 s keep-alive
+timeout of Node.js servers (the auth-plug seed's Express service), so a check never races the
+server closing its end. Redirects are not followed and the `HTTP_PROXY`-style environment
+variables are ignored: the service is asked directly. Every check has a hard deadline (`http_timeout`), retries
+included. After `http_failure_threshold` failures in a row a circuit breaker fails checks at
+once for `http_cooldown` (see [`breaker`]); the breaker opening and closing is logged at
+warning and notice level. Errors are logged once per burst, not once per message: the backend
+returns the error with its cause and the plugin's chain logs it through `log::Throttle`; the
+backend itself adds only a debug line per failure. No line ever contains a password, the Basic
+auth key, the `Authorization` header or an extra header's value.
+*/
+
+use std::io::Read;
+use std::time::{Duration, Instant};
+
+use reqwest::header::{
+    HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, HOST,
+};
+
+use crate::backend::{
+    Access, AclRequest, Answer, AuthRequest, Backend, BackendError, CacheHint, Decision, Verdict,
+};
+use crate::config::ConfigError;
+use crate::log::Logger;
+
+pub mod breaker;
+pub mod response;
+pub mod settings;
+pub mod wire;
+
+pub use settings::{
+    spec, HttpSettings, Method, ParamsMode, Profile, ResponseMode, DEFAULT_USER_AGENT, OPTIONS,
+};
+
+use breaker::{Breaker, Change};
+use wire::Call;
+
+/// How long an idle keep-alive connection is kept: below Node.js's default 5 s server
+/// keep-alive timeout.
+const POOL_IDLE: Duration = Duration::from_secs(4);
+
+/// A try is not started with less time than this left before the deadline.
+const MIN_TRY: Duration = Duration::from_millis(5);
+
+/// The HTTP backend (`auth_opt_backends http`).
+pub struct HttpBackend {
+    settings: HttpSettings,
+    client: reqwest::blocking::Client,
+    anon_username: String,
+    logger: Logger,
+    breaker: Breaker,
+}
+
+impl std::fmt::Debug for HttpBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpBackend")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why one try failed.
+enum TryError {
+    /// Worth another try (transport error, 5xx).
+    Retry(String),
+    /// Not worth another try (unreadable answer).
+    Fatal(String),
+}
+
+impl HttpBackend {
+    /// Builds the client (TLS roots, client certificate, timeouts) once. The service is not
+    /// contacted: it being down at start-up only shows in the first checks.
+    pub fn new(
+        settings: HttpSettings,
+        anon_username: String,
+        logger: Logger,
+    ) -> Result<HttpBackend, ConfigError> {
+        let mut builder = reqwest::blocking::Client::builder()
+            .use_rustls_tls()
+            .timeout(settings.timeout)
+            .connect_timeout(settings.connect_timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .tcp_nodelay(true)
+            .pool_idle_timeout(POOL_IDLE)
+            .pool_max_idle_per_host(8);
+        if let Some((host, addr)) = &settings.resolve {
+            builder = builder.resolve(host, *addr);
+        }
+        if let Some((path, pem)) = &settings.ca_file {
+            let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| {
+                ConfigError::Other(format!(
+                    "option auth_opt_http_ca_file: cannot use {}: {e}",
+                    path.display()
+                ))
+            })?;
+            for cert in certs {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
+        if let Some(id) = &settings.client_identity {
+            let identity = reqwest::Identity::from_pem(id.pem.expose()).map_err(|_| {
+                ConfigError::Other(format!(
+                    "options auth_opt_http_client_cert / auth_opt_http_client_key: cannot use {} and its key as a client identity",
+                    id.cert_file.display()
+                ))
+            })?;
+            builder = builder.identity(identity);
+        }
+        if !settings.verify_peer {
+            builder = builder.danger_accept_invalid_certs(true);
+        }
+        let client = builder.build().map_err(|e| {
+            ConfigError::Other(format!(
+                "http backend: cannot set up the HTTP client: {}",
+                error_chain(&e)
+            ))
+        })?;
+
+        if !settings.verify_peer {
+            logger.warning(format_args!(
+                "http: auth_opt_http_verify_peer is false: the auth service's TLS certificate is NOT checked, anyone on the network path can answer in its place"
+            ));
+        }
+        logger.notice(format_args!(
+            "http: {} {} (superuser: {}, acl: {}), {} bodies, response mode {}, deadline {} s, {} retries",
+            settings.method.as_str(),
+            settings.getuser_url,
+            settings
+                .superuser_url
+                .as_ref()
+                .map_or("none".to_string(), |u| u.path().to_string()),
+            settings.aclcheck_url.path(),
+            match settings.params_mode {
+                ParamsMode::Form => "form",
+                ParamsMode::Json => "JSON",
+            },
+            match settings.response_mode {
+                ResponseMode::Status => "status",
+                ResponseMode::Text => "text",
+                ResponseMode::Json => "json",
+            },
+            settings.timeout.as_secs_f64(),
+            settings.retry_count,
+        ));
+
+        Ok(HttpBackend {
+            breaker: Breaker::new(settings.failure_threshold, settings.cooldown),
+            settings,
+            client,
+            anon_username,
+            logger,
+        })
+    }
+
+    /// The settings this backend was built with.
+    pub fn settings(&self) -> &HttpSettings {
+        &self.settings
+    }
+
+    fn params_for(&self, call: &Call<'_>) -> &[settings::Field] {
+        match call {
+            Call::GetUser { .. } => &self.settings.getuser_params,
+            Call::Superuser { .. } => &self.settings.superuser_params,
+            Call::Acl { .. } => &self.settings.aclcheck_params,
+        }
+    }
+
+    /// Asks the service one question, with the breaker, retries and deadline.
+    fn ask(&self, url: &reqwest::Url, call: Call<'_>) -> Answer {
+        let started = Instant::now();
+        let (request, body) = self.build(url, &call)?;
+        let permit = match self.breaker.acquire() {
+            Ok(p) => p,
+            Err(()) => {
+                self.logger.debug(format_args!(
+                    "http {} user={}: service considered down, failing fast",
+                    call.kind(),
+                    call.username()
+                ));
+                return Err(BackendError::new(format!(
+                    "http {}: the auth service is considered down after repeated failures (retrying in at most {} s)",
+                    call.kind(),
+                    self.settings.cooldown.as_secs_f64()
+                )));
+            }
+        };
+
+        let deadline = started + self.settings.timeout;
+        let mut tries = 0;
+        let outcome = loop {
+            tries += 1;
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            let result = if remaining < MIN_TRY {
+                Err(TryError::Fatal(format!(
+                    "no answer within {} s",
+                    self.settings.timeout.as_secs_f64()
+                )))
+            } else {
+                self.try_once(&request, body.as_deref(), remaining)
+            };
+            match result {
+                Err(TryError::Retry(msg)) if tries <= self.settings.retry_count => {
+                    self.logger.debug(format_args!(
+                        "http {} user={}: try {tries} failed ({msg}), retrying",
+                        call.kind(),
+                        call.username()
+                    ));
+                    continue;
+                }
+                other => break other,
+            }
+        };
+
+        let elapsed = started.elapsed();
+        match outcome {
+            Ok((decision, cache, status, detail)) => {
+                if let Some(Change::Closed) = self.breaker.success(permit) {
+                    self.logger.notice(format_args!(
+                        "http: the auth service answers again, checks resume"
+                    ));
+                }
+                self.logger.debug(format_args!(
+                    "http {} user={}{} -> {status} {} ({:.1} ms){}",
+                    call.kind(),
+                    call.username(),
+                    describe_call(&call),
+                    decision_str(decision),
+                    elapsed.as_secs_f64() * 1000.0,
+                    detail
+                        .map(|d| format!(", service says: {d}"))
+                        .unwrap_or_default(),
+                ));
+                Ok(Verdict { decision, cache })
+            }
+            Err(TryError::Retry(msg) | TryError::Fatal(msg)) => {
+                let msg = format!("http {} {}: {msg}", call.kind(), url);
+                match self.breaker.failure(permit) {
+                    Some(Change::Opened(n)) => self.logger.warning(format_args!(
+                        "http: {n} checks in a row failed, considering the auth service down: checks fail at once for {} s, then one is let through",
+                        self.settings.cooldown.as_secs_f64()
+                    )),
+                    Some(Change::Reopened) => self.logger.debug(format_args!(
+                        "http: probe failed, the auth service is still considered down"
+                    )),
+                    _ => {}
+                }
+                self.logger.debug(format_args!(
+                    "{msg} (user={}{}, {:.1} ms)",
+                    call.username(),
+                    describe_call(&call),
+                    elapsed.as_secs_f64() * 1000.0
+                ));
+                Err(BackendError::new(msg))
+            }
+        }
+    }
+
+    /// The request (URL, headers) and body for a question.
+    #[allow(clippy::type_complexity)]
+    fn build(
+        &self,
+        url: &reqwest::Url,
+        call: &Call<'_>,
+    ) -> Result<((reqwest::Method, reqwest::Url, HeaderMap), Option<Vec<u8>>), BackendError> {
+        let s = &self.settings;
+        let params = self.params_for(call);
+        let mut headers = HeaderMap::new();
+        let mut url = url.clone();
+        let body = match s.method {
+            Method::Get => {
+                url.set_query(Some(&wire::form_encode(call, params, s.params_mode)));
+                None
+            }
+            Method::Post | Method::Put => match s.params_mode {
+                ParamsMode::Form => {
+                    headers.insert(
+                        CONTENT_TYPE,
+                        HeaderValue::from_static("application/x-www-form-urlencoded"),
+                    );
+                    Some(wire::form_encode(call, params, ParamsMode::Form).into_bytes())
+                }
+                ParamsMode::Json => {
+                    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+                    match wire::json_encode(call, params) {
+                        Ok(b) => Some(b.into_bytes()),
+                        // Callers check this before asking; kept as a safety net.
+                        Err(wire::NotUtf8) => {
+                            return Err(BackendError::new(
+                                "http: a password that is not UTF-8 cannot be sent as JSON",
+                            ))
+                        }
+                    }
+                }
+            },
+        };
+        if let Some(ua) = &s.user_agent {
+            if let Ok(v) = HeaderValue::from_str(ua) {
+                headers.insert(reqwest::header::USER_AGENT, v);
+            }
+        }
+        let authorization = match (&s.basic_auth_key, s.profile) {
+            (Some(key), _) => Some(format!("Basic {}", String::from_utf8_lossy(key.expose()))),
+            (None, Profile::AuthPlug) => Some(wire::basic_auth(call.username(), call.password())),
+            (None, Profile::GoAuth) => None,
+        };
+        if let Some(a) = authorization {
+            let a = zeroize::Zeroizing::new(a);
+            if let Ok(mut v) = HeaderValue::from_str(&a) {
+                v.set_sensitive(true);
+                headers.insert(AUTHORIZATION, v);
+            }
+        }
+        if let Some((host, _)) = &s.resolve {
+            // The URL already names the host; this only makes the header explicit.
+            if let Ok(v) = HeaderValue::from_str(host) {
+                headers.insert(HOST, v);
+            }
+        }
+        for h in &s.headers {
+            if let (Ok(name), Ok(mut value)) = (
+                HeaderName::from_bytes(h.name.as_bytes()),
+                HeaderValue::from_bytes(h.value.expose()),
+            ) {
+                value.set_sensitive(true);
+                headers.insert(name, value);
+            }
+        }
+        let method = match s.method {
+            Method::Get => reqwest::Method::GET,
+            Method::Post => reqwest::Method::POST,
+            Method::Put => reqwest::Method::PUT,
+        };
+        Ok(((method, url, headers), body))
+    }
+
+    /// One try within `remaining` time.
+    #[allow(clippy::type_complexity)]
+    fn try_once(
+        &self,
+        request: &(reqwest::Method, reqwest::Url, HeaderMap),
+        body: Option<&[u8]>,
+        remaining: Duration,
+    ) -> Result<(Decision, CacheHint, u16, Option<String>), TryError> {
+        let (method, url, headers) = request;
+        let mut rb = self
+            .client
+            .request(method.clone(), url.clone())
+            .headers(headers.clone())
+            .timeout(remaining);
+        if let Some(b) = body {
+            rb = rb.body(b.to_vec());
+        }
+        let response = rb
+            .send()
+            .map_err(|e| TryError::Retry(describe_error(&e, remaining)))?;
+        let status = response.status().as_u16();
+        let cache = response::cache_hint(
+            response
+                .headers()
+                .get(CACHE_CONTROL)
+                .and_then(|v| v.to_str().ok()),
+        );
+        let mut buf = Vec::new();
+        let mut limited = response.take(response::MAX_BODY as u64 + 1);
+        if let Err(e) = limited.read_to_end(&mut buf) {
+            let msg = match e
+                .get_ref()
+                .and_then(|inner| inner.downcast_ref::<reqwest::Error>())
+            {
+                Some(re) => describe_error(re, remaining),
+                None => format!("reading the answer failed: {e}"),
+            };
+            return Err(TryError::Retry(msg));
+        }
+        if buf.len() > response::MAX_BODY {
+            return Err(TryError::Fatal(format!(
+                "status {status} with a body over {} KiB",
+                response::MAX_BODY / 1024
+            )));
+        }
+        match response::decide(self.settings.response_mode, status, &buf) {
+            Ok((decision, detail)) => Ok((decision, cache, status, detail)),
+            Err(msg) if (500..600).contains(&status) => Err(TryError::Retry(msg)),
+            Err(msg) => Err(TryError::Fatal(msg)),
+        }
+    }
+}
+
+fn decision_str(d: Decision) -> &'static str {
+    match d {
+        Decision::Allow => "allow",
+        Decision::Deny => "deny",
+        Decision::Defer => "defer",
+    }
+}
+
+fn describe_call(call: &Call<'_>) -> String {
+    match call {
+        Call::GetUser { client_id, .. } => format!(" client={client_id}"),
+        Call::Superuser { .. } => String::new(),
+        Call::Acl {
+            client_id,
+            topic,
+            acc,
+            ..
+        } => format!(" client={client_id} topic={topic} acc={acc}"),
+    }
+}
+
+/// A short description of a client error, without the URL (added by the caller).
+fn describe_error(e: &reqwest::Error, remaining: Duration) -> String {
+    if e.is_timeout() {
+        return format!("no answer within {:.1} s", remaining.as_secs_f64());
+    }
+    let chain = error_chain(e);
+    if e.is_connect() {
+        format!("cannot connect: {chain}")
+    } else {
+        chain
+    }
+}
+
+/// The innermost causes of an error, joined, without URLs.
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        let text = match err.downcast_ref::<reqwest::Error>() {
+            Some(re) => {
+                let mut re_text = String::new();
+                if re.is_builder() {
+                    re_text.push_str("invalid request");
+                }
+                re_text
+            }
+            None => err.to_string(),
+        };
+        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        cur = err.source();
+    }
+    if parts.is_empty() {
+        "request failed".into()
+    } else {
+        parts.join(": ")
+    }
+}
+
+impl Backend for HttpBackend {
+    fn name(&self) -> &'static str {
+        "http"
+    }
+
+    fn authenticate(&self, req: &AuthRequest<'_>) -> Answer {
+        let password = req.password.expose();
+        if password.is_empty() {
+            self.logger.debug(format_args!(
+                "http getuser user={} client={}: empty password refused without a request",
+                req.username, req.client_id
+            ));
+            return Ok(Verdict::DENY);
+        }
+        if self.settings.params_mode == ParamsMode::Json
+            && self.settings.method != Method::Get
+            && std::str::from_utf8(password).is_err()
+        {
+            self.logger.debug(format_args!(
+                "http getuser user={} client={}: password is not UTF-8 and cannot be sent as JSON: refused without a request",
+                req.username, req.client_id
+            ));
+            return Ok(Verdict::DENY);
+        }
+        self.ask(
+            &self.settings.getuser_url,
+            Call::GetUser {
+                username: req.username,
+                password,
+                client_id: req.client_id,
+            },
+        )
+    }
+
+    fn superuser(&self, username: &str) -> Answer {
+        match &self.settings.superuser_url {
+            None => Ok(Verdict::DEFER),
+            Some(url) => self.ask(url, Call::Superuser { username }),
+        }
+    }
+
+    fn acl(&self, req: &AclRequest<'_>) -> Answer {
+        if req.access == Access::Unsubscribe {
+            return Ok(Verdict::ALLOW);
+        }
+        let username = req.username.unwrap_or(&self.anon_username);
+        self.ask(
+            &self.settings.aclcheck_url,
+            Call::Acl {
+                username,
+                client_id: req.client_id,
+                topic: req.topic,
+                acc: req.access.code(),
+            },
+        )
+    }
+}
