@@ -105,7 +105,19 @@ impl Broker {
             dir.write("broker.log", "");
             fs::set_permissions(&log, fs::Permissions::from_mode(0o666)).expect("chmod");
             let conf_path = dir.write("mosquitto.conf", &conf);
-            let mut child = Command::new(mosquitto_bin())
+            // LOAD_BROKER_WRAPPER runs the broker under a profiler, e.g.
+            // "valgrind --tool=callgrind --callgrind-out-file=/tmp/cg/broker.%p".
+            let wrapper = std::env::var("LOAD_BROKER_WRAPPER").unwrap_or_default();
+            let mut words = wrapper.split_whitespace();
+            let mut cmd = match words.next() {
+                Some(w) => {
+                    let mut c = Command::new(w);
+                    c.args(words).arg(mosquitto_bin());
+                    c
+                }
+                None => Command::new(mosquitto_bin()),
+            };
+            let mut child = cmd
                 .arg("-c")
                 .arg(&conf_path)
                 .stdin(Stdio::null())

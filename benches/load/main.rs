@@ -276,6 +276,8 @@ struct Acc {
     connects: Vec<work::ConnectResult>,
     reconnects: Vec<work::ConnectResult>,
     qos: [Vec<work::PubSubResult>; 2],
+    /// One message at a time (window 1): latency without queueing.
+    ping: Vec<work::PubSubResult>,
     http_note: Option<String>,
     connect_note: Option<String>,
     /// Error lines from the broker log.
@@ -379,6 +381,18 @@ fn run_round(s: &Setup, round: usize, users: &Users, p: &Params, plugin: &Path, 
         );
         acc.qos[qi].push(r);
     }
+    let ping = PubSub {
+        publishers: users.publishers[..1].to_vec(),
+        subscribers: users.subscribers.clone(),
+        topic: "bench/pub{i}/data".into(),
+        filter: "bench/+/data".into(),
+        qos: 0,
+        messages: messages.min(2000),
+        warmup: 20,
+        window: 1,
+        client_prefix: "ping".into(),
+    };
+    acc.ping.push(work::pubsub(b, &ping, &mut || {}));
     for l in b.log().lines().filter(|l| l.contains("rror")).take(3) {
         if acc.log_errors.len() < 3 {
             acc.log_errors.push(l.to_string());
@@ -521,6 +535,7 @@ fn main() {
         for (qi, rows) in acc.qos.iter().enumerate() {
             report.pubsub.push(PubSubRow::new(s, qi as u8, rows));
         }
+        report.ping.push(PubSubRow::new(s, 0, &acc.ping));
         report.notes.extend(acc.connect_note);
         report.notes.extend(acc.http_note);
         if !acc.log_errors.is_empty() {

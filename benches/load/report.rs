@@ -93,6 +93,7 @@ pub struct Report {
     pub plugin: String,
     pub connects: Vec<ConnectRow>,
     pub pubsub: Vec<PubSubRow>,
+    pub ping: Vec<PubSubRow>,
     pub memory: Vec<MemRow>,
     pub skipped: Vec<(String, String)>,
     pub notes: Vec<String>,
@@ -134,6 +135,7 @@ impl Report {
             plugin: plugin.display().to_string(),
             connects: Vec::new(),
             pubsub: Vec::new(),
+            ping: Vec::new(),
             memory: Vec::new(),
             skipped: Vec::new(),
             notes: Vec::new(),
@@ -344,6 +346,29 @@ impl Report {
                 r.cpu_sched,
                 r.lost
             );
+        }
+
+        if !self.ping.is_empty() {
+            let _ = writeln!(s, "\n## Latency without queueing\n");
+            let _ = writeln!(
+                s,
+                "One publisher sends QoS 0 messages one at a time (the next after the previous one \
+                 reached all {} subscribers), so latency is one trip through the broker and its \
+                 checks, not queueing.\n",
+                p.subscribers
+            );
+            let _ = writeln!(
+                s,
+                "| setup | messages | latency p50 / p99 (us) | broker CPU per delivery (us) |"
+            );
+            let _ = writeln!(s, "|---|---:|---:|---:|");
+            for r in &self.ping {
+                let _ = writeln!(
+                    s,
+                    "| {} | {} | {:.0} / {:.0} | {:.2} |",
+                    r.name, r.published, r.p50, r.p99, r.cpu_sched
+                );
+            }
         }
 
         if !self.memory.is_empty() {

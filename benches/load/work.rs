@@ -65,8 +65,9 @@ pub enum Ids {
     Repeat(usize),
 }
 
-/// `total` CONNECT + CONNACK + DISCONNECT with `conc` parallel connectors; connect `i` uses
-/// `users[i % users.len()]`.
+/// `total` CONNECT + CONNACK + DISCONNECT with `conc` parallel connectors. With
+/// [`Ids::Distinct`] connect `i` logs in as `users[i % users.len()]`; with [`Ids::Repeat`] each
+/// client id always logs in as the same user, so the password cache can answer.
 pub fn connects(
     broker: &Broker,
     total: usize,
@@ -89,11 +90,14 @@ pub fn connects(
                     if Instant::now() > deadline {
                         break;
                     }
-                    let (u, p) = &users[i % users.len()];
-                    let id = match ids {
-                        Ids::Distinct(prefix) => format!("{prefix}-{i}"),
-                        Ids::Repeat(m) => format!("r{k}-{}", (i / conc) % m),
+                    let (slot, id) = match ids {
+                        Ids::Distinct(prefix) => (i, format!("{prefix}-{i}")),
+                        Ids::Repeat(m) => {
+                            let j = (i / conc) % m;
+                            (k * m + j, format!("r{k}-{j}"))
+                        }
                     };
+                    let (u, p) = &users[slot % users.len()];
                     let t = Instant::now();
                     match Client::connect(addr, &id, Some((u, p))) {
                         Ok((c, 0)) => {
