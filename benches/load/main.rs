@@ -52,6 +52,8 @@ pub struct Setup {
     pub kind: Kind,
     /// Users in the password and ACL files (10 or 10,000).
     pub users: usize,
+    /// Extra plugin options.
+    pub extra: &'static str,
 }
 
 pub const SETUPS: &[Setup] = &[
@@ -60,42 +62,56 @@ pub const SETUPS: &[Setup] = &[
         name: "no authentication",
         kind: Kind::NoAuth,
         users: 10,
+        extra: "",
     },
     Setup {
         key: "builtin",
         name: "built-in password_file + acl_file",
         kind: Kind::Builtin,
         users: 10,
+        extra: "",
     },
     Setup {
         key: "files",
         name: "mosq-auth files",
         kind: Kind::Files,
         users: 10,
+        extra: "",
+    },
+    Setup {
+        key: "files-nocache",
+        name: "mosq-auth files, cache off",
+        kind: Kind::Files,
+        users: 10,
+        extra: "plugin_opt_cache false\n",
     },
     Setup {
         key: "http",
         name: "mosq-auth HTTP, cache on",
         kind: Kind::HttpCache,
         users: 10,
+        extra: "",
     },
     Setup {
         key: "http-nocache",
         name: "mosq-auth HTTP, cache off",
         kind: Kind::HttpNoCache,
         users: 10,
+        extra: "",
     },
     Setup {
         key: "files-10k",
         name: "mosq-auth files, 10,000 users",
         kind: Kind::Files,
         users: 10_000,
+        extra: "",
     },
     Setup {
         key: "builtin-10k",
         name: "built-in files, 10,000 users",
         kind: Kind::Builtin,
         users: 10_000,
+        extra: "",
     },
 ];
 
@@ -295,7 +311,7 @@ fn run_round(s: &Setup, round: usize, users: &Users, p: &Params, plugin: &Path, 
     } else {
         p.messages
     };
-    let run = match start(s.kind, users, plugin, "") {
+    let run = match start(s.kind, users, plugin, s.extra) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("load: {}: broker did not start, skipped:\n{e}", s.key);
