@@ -416,6 +416,8 @@ pub struct CachedBackend {
     cache: Option<Arc<Caches>>,
     refresher: Mutex<Option<Refresher>>,
     logger: Logger,
+    /// The backend answers ACL questions from memory: do not cache them.
+    acl_cached_locally: bool,
 }
 
 impl std::fmt::Debug for CachedBackend {
@@ -431,13 +433,14 @@ impl CachedBackend {
     /// Wraps `inner`; with `settings.enabled` false only the counters are kept.
     pub fn new(inner: Arc<dyn Backend>, settings: &CacheSettings, logger: Logger) -> CachedBackend {
         CachedBackend {
-            inner,
             stats: Arc::new(BackendStats::default()),
             cache: settings
                 .enabled
                 .then(|| Arc::new(Caches::new(settings.clone()))),
             refresher: Mutex::new(None),
             logger,
+            acl_cached_locally: inner.answers_from_memory(),
+            inner,
         }
     }
 
@@ -456,6 +459,12 @@ impl CachedBackend {
         if let Some(c) = &self.cache {
             c.clear();
         }
+    }
+
+    /// The cache for ACL and superuser answers: none for a backend that answers from memory
+    /// (a lookup would cost more than the answer).
+    fn acl_cache(&self) -> Option<&Arc<Caches>> {
+        self.cache.as_ref().filter(|_| !self.acl_cached_locally)
     }
 
     fn timed(&self, check: Check, f: impl FnOnce() -> Answer) -> Answer {
@@ -548,7 +557,7 @@ impl Backend for CachedBackend {
     }
 
     fn superuser(&self, username: &str) -> Answer {
-        let Some(c) = &self.cache else {
+        let Some(c) = self.acl_cache() else {
             return self.timed(Check::Superuser, || self.inner.superuser(username));
         };
         let generation = self.inner.generation();
@@ -572,7 +581,7 @@ impl Backend for CachedBackend {
     }
 
     fn acl(&self, req: &AclRequest<'_>) -> Answer {
-        let Some(c) = &self.cache else {
+        let Some(c) = self.acl_cache() else {
             return self.timed(Check::Acl, || self.inner.acl(req));
         };
         let key = AclKey::new(req);
@@ -610,9 +619,17 @@ impl Backend for CachedBackend {
         self.inner.explain_acl(req)
     }
 
+    fn has_superusers(&self) -> bool {
+        self.inner.has_superusers()
+    }
+
+    fn answers_from_memory(&self) -> bool {
+        self.inner.answers_from_memory()
+    }
+
     fn start(&self) {
         self.inner.start();
-        if let Some(c) = &self.cache {
+        if let Some(c) = self.acl_cache() {
             if c.settings.refresh {
                 let (tx, rx) = sync_channel(1024);
                 let (inner, caches, stats) = (self.inner.clone(), c.clone(), self.stats.clone());

@@ -253,7 +253,7 @@ impl Plugin {
         if !self.config.backend_superusers {
             return false;
         }
-        for backend in &self.backends {
+        for backend in self.backends.iter().filter(|b| b.has_superusers()) {
             match backend.superuser(username) {
                 Ok(v) if v.decision == Decision::Allow => return true,
                 Ok(_) => {}
@@ -381,7 +381,7 @@ impl Plugin {
                 };
             }
             if self.config.backend_superusers {
-                for backend in &self.backends {
+                for backend in self.backends.iter().filter(|b| b.has_superusers()) {
                     if let Ok(v) = backend.inner().superuser(u) {
                         if v.decision == Decision::Allow {
                             return Explanation {
@@ -451,6 +451,7 @@ impl Drop for Plugin {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stats::Check;
 
     #[test]
     fn debug_output_holds_no_hash_or_secret() {
@@ -483,6 +484,15 @@ mod tests {
             plugin.basic_auth(Some(b"bob"), Some(b"x"), b"c"),
             Outcome::Defer
         );
+        // The files backend answers ACL checks from memory and has no superusers: neither is
+        // cached nor asked on the hot path (the broker asks for every delivered message).
+        for _ in 0..3 {
+            plugin.acl_check(Some(b"alice"), b"c", b"a/b", 1);
+        }
+        let stats = plugin.backends()[0].stats();
+        assert_eq!(stats.hits(Check::Acl) + stats.misses(Check::Acl), 0);
+        assert_eq!(stats.count(Check::Superuser, Some(Decision::Defer)), 0);
+        assert_eq!(stats.count(Check::Acl, Some(Decision::Allow)), 3, "no acl_file: allowed");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

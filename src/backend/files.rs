@@ -420,6 +420,14 @@ impl Backend for FilesBackend {
         Ok(Verdict::DEFER)
     }
 
+    fn has_superusers(&self) -> bool {
+        false
+    }
+
+    fn answers_from_memory(&self) -> bool {
+        true
+    }
+
     fn acl(&self, req: &AclRequest<'_>) -> Answer {
         let state = self.inner.state.load();
         Ok(match &state.acl {

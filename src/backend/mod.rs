@@ -194,6 +194,19 @@ pub trait Backend: Send + Sync {
         Ok(())
     }
 
+    /// Returns true if and only if this backend can ever say a user is a superuser. When false,
+    /// the chain does not ask it (the broker asks for every delivered message).
+    fn has_superusers(&self) -> bool {
+        true
+    }
+
+    /// Returns true if and only if the backend answers from memory, as fast as a cache lookup:
+    /// its ACL and superuser answers are then not cached (password checks still are, since
+    /// hashes are slow on purpose).
+    fn answers_from_memory(&self) -> bool {
+        false
+    }
+
     /// Which of the backend's own rules decides `req`, for `mosq-auth check` (e.g. the ACL
     /// file's line). `None` when the backend has no such notion.
     fn explain_acl(&self, _req: &AclRequest<'_>) -> Option<String> {

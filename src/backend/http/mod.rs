@@ -527,6 +527,10 @@ impl Backend for HttpBackend {
         }
     }
 
+    fn has_superusers(&self) -> bool {
+        self.settings.superuser_url.is_some()
+    }
+
     fn acl(&self, req: &AclRequest<'_>) -> Answer {
         if req.access == Access::Unsubscribe {
             return Ok(Verdict::ALLOW);
