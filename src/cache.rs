@@ -106,7 +106,7 @@ pub mod spec {
         auth_plug: &[],
         go_auth: &[],
         default: "`100000`",
-        doc: "Most answers kept per backend and kind (password, superuser, ACL); the least used go first. Bounds memory (about 200 bytes an entry).",
+        doc: "Most answers kept per backend and kind (password, superuser, ACL); the least used go first. Bounds memory (about 600 bytes an ACL entry).",
         secret: false,
     };
     /// `cache_refresh`

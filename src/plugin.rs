@@ -492,7 +492,11 @@ mod tests {
         let stats = plugin.backends()[0].stats();
         assert_eq!(stats.hits(Check::Acl) + stats.misses(Check::Acl), 0);
         assert_eq!(stats.count(Check::Superuser, Some(Decision::Defer)), 0);
-        assert_eq!(stats.count(Check::Acl, Some(Decision::Allow)), 3, "no acl_file: allowed");
+        assert_eq!(
+            stats.count(Check::Acl, Some(Decision::Allow)),
+            3,
+            "no acl_file: allowed"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -12,14 +12,16 @@ mod common;
 
 use std::fs;
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{mosquitto_passwd_line, Broker, ConnectError, Dir, Mqtt, Proto, Start, PROTOS, WAIT};
+use common::{
+    free_port, mosquitto_passwd_line, Broker, ConnectError, Dir, Mqtt, Proto, Start, PROTOS, WAIT,
+};
 
 /// The text of `conf/<name>`.
 fn example_text(name: &str) -> String {
@@ -27,14 +29,6 @@ fn example_text(name: &str) -> String {
         .join("conf")
         .join(name);
     fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
 }
 
 /// An example from `conf/`, rewritten to run here.

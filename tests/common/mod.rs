@@ -97,7 +97,8 @@ pub struct Broker {
     log: PathBuf,
 }
 
-fn free_port() -> u16 {
+/// A port on 127.0.0.1 that was free a moment ago (a broker start retries when it is taken).
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .expect("bind")
         .local_addr()
