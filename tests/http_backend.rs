@@ -699,7 +699,8 @@ fn server_closing_idle_connections_causes_no_error() {
 fn concurrent_checks_share_the_pool() {
     let server = Server::always(Reply::status(200));
     let b = std::sync::Arc::new(go_auth(&server, &[]));
-    let threads: Vec<_> = (0..4)
+    let threads = 4;
+    let handles: Vec<_> = (0..threads)
         .map(|t| {
             let b = b.clone();
             std::thread::spawn(move || {
@@ -713,13 +714,17 @@ fn concurrent_checks_share_the_pool() {
             })
         })
         .collect();
-    for t in threads {
-        t.join().unwrap();
+    for h in handles {
+        h.join().unwrap();
     }
     assert_eq!(server.request_count(), 100);
+    // Pooling, not one connection per check. The bound is not exactly one
+    // connection per thread: hyper hands a connection back to the pool a
+    // moment after the response body has been read, so a thread that starts
+    // its next request inside that moment opens one more. CI saw 5 once.
     assert!(
-        server.connection_count() <= 4,
-        "{}",
+        server.connection_count() <= 2 * threads,
+        "{} connections for 100 requests from {threads} threads",
         server.connection_count()
     );
 }
