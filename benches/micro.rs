@@ -5,7 +5,8 @@ Micro-benchmarks of the plugin's hot paths, without a broker.
 - group `acl_file`: [`AclFile::check`] against a generated 10,000-user file (one rule per user,
   plus two `pattern` rules), next to the same check against a 10-user file.
 - group `cache`: a [`CachedBackend`] around a backend that always allows (the warm ACL hit path),
-  and [`Plugin::acl_check`] end to end with the files backend and a warm cache.
+  and [`Plugin::acl_check`] end to end with the files backend, and with the HTTP backend (asking
+  `/superuser` and `/acl` of the load harness's service) and a warm cache.
 - group `hash`: [`PasswordHash::verify`] of a correct password for every supported format.
 
 `cargo bench --bench micro` measures; `cargo test --all-targets` runs each once (criterion's
@@ -27,6 +28,11 @@ use mosq_auth::config::Options;
 use mosq_auth::hash::{hash_password_with, PasswordHash, SaltEncoding, Scheme};
 use mosq_auth::log::{Level, Logger};
 use mosq_auth::plugin::Plugin;
+
+/// The load harness's HTTP auth service (keep-alive, answers at once).
+#[allow(dead_code)]
+#[path = "load/http.rs"]
+mod http_service;
 
 /// An ACL file with `users` users, one grant each, and two patterns.
 fn acl_text(users: usize) -> String {
@@ -192,6 +198,33 @@ fn bench_cache(c: &mut Criterion) {
             plugin_nocache.acl_check(black_box(Some(user)), black_box(client), black_box(t), 1)
         })
     });
+
+    // The whole plugin: HTTP backend with a superuser URI, warm cache: every check asks the
+    // cache twice (superuser, then ACL), as the broker's deliveries do.
+    let service = http_service::Service::start();
+    let options = Options::new([
+        ("backends", "http".to_string()),
+        ("http_host", "127.0.0.1".to_string()),
+        ("http_port", service.addr.port().to_string()),
+        ("http_getuser_uri", "/auth".to_string()),
+        ("http_superuser_uri", "/superuser".to_string()),
+        ("http_aclcheck_uri", "/acl".to_string()),
+        ("log_level", "warning".to_string()),
+    ]);
+    let plugin_http = Plugin::new(&options).expect("plugin");
+    assert_eq!(
+        plugin_http.acl_check(Some(user), client, t, 1),
+        mosq_auth::plugin::Outcome::Allow
+    );
+    let asked = service.counters.requests();
+    g.bench_function("plugin_acl_check_warm_http", |b| {
+        b.iter(|| plugin_http.acl_check(black_box(Some(user)), black_box(client), black_box(t), 1))
+    });
+    assert_eq!(
+        service.counters.requests(),
+        asked,
+        "warm checks reached the service"
+    );
     g.finish();
 }
 

@@ -98,7 +98,8 @@ fn on_broker_thread() -> bool {
 
 /// Writes the lines queued by other threads. Cheap when there are none.
 pub fn flush() {
-    if !PENDING.swap(false, Ordering::AcqRel) {
+    // A plain load first: this runs on every callback, and the queue is nearly always empty.
+    if !PENDING.load(Ordering::Acquire) || !PENDING.swap(false, Ordering::AcqRel) {
         return;
     }
     let lines: Vec<(Level, String)> = {
