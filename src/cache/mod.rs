@@ -843,6 +843,33 @@ mod tests {
     }
 
     #[test]
+    fn answers_pushed_out_of_the_front_table_come_from_moka() {
+        let (inner, c) = wrap(CacheSettings::default());
+        let n = 3 * front::MAX_SLOTS;
+        let topics: Vec<String> = (0..n).map(|i| format!("t/{i}")).collect();
+        for t in &topics {
+            c.acl(&req(t)).unwrap();
+        }
+        assert_eq!(inner.calls(), n);
+        // Most of these left the front table long ago; moka still has them all.
+        inner.deny.store(true, Ordering::SeqCst);
+        for t in &topics {
+            assert_eq!(c.acl(&req(t)).unwrap().decision, Decision::Allow);
+        }
+        assert_eq!(inner.calls(), n);
+        assert_eq!(c.stats().hits(Check::Acl), n as u64);
+        // A reload (new generation) is seen through both.
+        inner.generation.fetch_add(1, Ordering::SeqCst);
+        assert_eq!(c.acl(&req("t/0")).unwrap().decision, Decision::Deny);
+        // clear() empties both.
+        c.acl(&req("t/1")).unwrap();
+        c.clear();
+        inner.deny.store(false, Ordering::SeqCst);
+        assert_eq!(c.acl(&req("t/1")).unwrap().decision, Decision::Allow);
+        assert_eq!(inner.calls(), n + 3);
+    }
+
+    #[test]
     fn hits_do_not_reach_the_backend() {
         let (inner, c) = wrap(CacheSettings::default());
         for _ in 0..100 {
