@@ -560,6 +560,28 @@ impl CachedBackend {
         answer
     }
 
+    /// The decision of a front-table hit. A hit that asks for a refresh queues it; if it cannot
+    /// be queued the mark is cleared (outside the table's lock, so the table never waits on the
+    /// refresher) and a later hit tries again.
+    fn front_hit<K: Clone + PartialEq>(
+        &self,
+        front: &front::Front<K>,
+        hash: u64,
+        eq: impl Fn(&K) -> bool,
+        hit: Hit<K>,
+        job: fn(K) -> Job,
+    ) -> Decision {
+        match hit {
+            Hit::Fresh(d) => d,
+            Hit::Refresh(d, key) => {
+                if !self.queue(job(key)) {
+                    front.unmark(hash, eq);
+                }
+                d
+            }
+        }
+    }
+
     /// Queues a background refresh; false if it could not be queued (no refresher, or its
     /// queue is full: the entry then simply expires and is fetched on the broker thread).
     fn queue(&self, job: Job) -> bool {
@@ -642,15 +664,13 @@ impl Backend for CachedBackend {
         let eq = |k: &Box<str>| **k == *username;
         if let Some(hit) = c.superuser_front.get(hash, eq, now, generation, refresh) {
             self.stats.cache(Check::Superuser, true);
-            return Ok(Verdict::new(match hit {
-                Hit::Fresh(d) => d,
-                Hit::Refresh(d, user) => {
-                    if !self.queue(Job::Superuser(user)) {
-                        c.superuser_front.unmark(hash, eq);
-                    }
-                    d
-                }
-            }));
+            return Ok(Verdict::new(self.front_hit(
+                &c.superuser_front,
+                hash,
+                eq,
+                hit,
+                Job::Superuser,
+            )));
         }
         if let Some(e) = c
             .superuser
@@ -686,15 +706,13 @@ impl Backend for CachedBackend {
         let eq = |k: &AclKey| k.is(req);
         if let Some(hit) = c.acl_front.get(hash, eq, now, generation, refresh) {
             self.stats.cache(Check::Acl, true);
-            return Ok(Verdict::new(match hit {
-                Hit::Fresh(d) => d,
-                Hit::Refresh(d, key) => {
-                    if !self.queue(Job::Acl(key)) {
-                        c.acl_front.unmark(hash, eq);
-                    }
-                    d
-                }
-            }));
+            return Ok(Verdict::new(self.front_hit(
+                &c.acl_front,
+                hash,
+                eq,
+                hit,
+                Job::Acl,
+            )));
         }
         let key = AclKey::new(req);
         if let Some(e) = c.acl.get(&key).filter(|e| e.valid(now, generation)) {
