@@ -22,12 +22,13 @@ use criterion::{criterion_group, criterion_main, Criterion};
 
 use mosq_auth::acl::file::AclFile;
 use mosq_auth::acl::topic;
-use mosq_auth::backend::{Access, AclRequest, Answer, AuthRequest, Backend, Verdict};
+use mosq_auth::backend::Backend;
 use mosq_auth::cache::{CacheSettings, CachedBackend};
-use mosq_auth::config::Options;
 use mosq_auth::hash::{hash_password_with, PasswordHash, SaltEncoding, Scheme};
 use mosq_auth::log::{Level, Logger};
+use mosq_auth::options::Options;
 use mosq_auth::plugin::Plugin;
+use mosq_auth::request::{Access, AclRequest, Answer, AuthRequest, Verdict};
 
 /// The load harness's HTTP auth service (keep-alive, answers at once).
 #[allow(dead_code)]

@@ -22,7 +22,9 @@ pub mod config;
 pub mod hash;
 pub mod log;
 pub mod metrics;
+pub mod options;
 pub mod plugin;
+pub mod request;
 pub mod secret;
 pub mod stats;
 

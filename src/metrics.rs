@@ -93,7 +93,7 @@ impl Drop for MetricsServer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backend::Decision;
+    use crate::request::Decision;
     use crate::stats::Check;
 
     #[test]

@@ -21,11 +21,13 @@ use std::sync::Arc;
 
 use crate::backend::files::FilesBackend;
 use crate::backend::http::HttpBackend;
-use crate::backend::{Access, AclRequest, Answer, AuthRequest, Backend, BackendError, Decision};
+use crate::backend::Backend;
 use crate::cache::CachedBackend;
-use crate::config::{BackendKind, Config, ConfigError, Options};
+use crate::config::{BackendKind, Config};
 use crate::log::{Logger, Throttle};
 use crate::metrics::MetricsServer;
+use crate::options::{ConfigError, Options};
+use crate::request::{Access, AclRequest, Answer, AuthRequest, BackendError, Decision};
 use crate::secret::Secret;
 use std::time::Duration;
 

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use crate::backend::Decision;
+use crate::request::Decision;
 
 /// The kind of check.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -14,8 +14,8 @@ use std::process::{Command, Stdio};
 
 use common::{mosquitto_passwd_line, wait_for, Broker, Dir, Mqtt, Proto, Start};
 use mosq_auth::backend::files::PasswordFile;
-use mosq_auth::backend::Decision;
 use mosq_auth::hash::{PasswordHash, SaltEncoding};
+use mosq_auth::request::Decision;
 
 /// What one run of the tool gave.
 #[derive(Debug)]

@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use http_common::{logger, opts, timed, Pki, Reply, Request, Server};
 use mosq_auth::backend::http::{HttpBackend, HttpSettings};
-use mosq_auth::backend::{Access, AclRequest, AuthRequest, Backend, CacheHint, Decision, Verdict};
+use mosq_auth::backend::Backend;
+use mosq_auth::request::{Access, AclRequest, AuthRequest, CacheHint, Decision, Verdict};
 use mosq_auth::secret::Secret;
 
 const ODD_USER: &str = "a b&c=d%+é";
@@ -48,7 +49,7 @@ fn go_auth(server: &Server, extra: &[(&str, &str)]) -> HttpBackend {
     backend(&pairs)
 }
 
-fn auth(b: &HttpBackend, user: &str, password: &[u8], client: &str) -> mosq_auth::backend::Answer {
+fn auth(b: &HttpBackend, user: &str, password: &[u8], client: &str) -> mosq_auth::request::Answer {
     let password = Secret::new(password);
     b.authenticate(&AuthRequest {
         username: user,
@@ -63,7 +64,7 @@ fn acl(
     client: &str,
     topic: &str,
     access: Access,
-) -> mosq_auth::backend::Answer {
+) -> mosq_auth::request::Answer {
     b.acl(&AclRequest {
         username: user,
         client_id: client,
@@ -79,7 +80,7 @@ fn basic(user: &str, password: &str) -> String {
     )
 }
 
-fn decision(a: mosq_auth::backend::Answer) -> Decision {
+fn decision(a: mosq_auth::request::Answer) -> Decision {
     a.expect("an answer, not an error").decision
 }
 

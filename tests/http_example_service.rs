@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 
 use http_common::{logger, opts};
 use mosq_auth::backend::http::{HttpBackend, HttpSettings};
-use mosq_auth::backend::{Access, AclRequest, AuthRequest, Backend, CacheHint, Decision};
+use mosq_auth::backend::Backend;
+use mosq_auth::request::{Access, AclRequest, AuthRequest, CacheHint, Decision};
 use mosq_auth::secret::Secret;
 
 /// The service, killed when dropped.

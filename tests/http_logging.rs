@@ -8,8 +8,9 @@ use std::sync::Mutex;
 use base64::Engine;
 use http_common::{opts, Reply, Server};
 use mosq_auth::backend::http::{HttpBackend, HttpSettings};
-use mosq_auth::backend::{Access, AclRequest, AuthRequest, Backend};
+use mosq_auth::backend::Backend;
 use mosq_auth::log::{self, Level, Logger};
+use mosq_auth::request::{Access, AclRequest, AuthRequest};
 use mosq_auth::secret::Secret;
 
 static LINES: Mutex<Vec<String>> = Mutex::new(Vec::new());

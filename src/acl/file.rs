@@ -69,7 +69,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use crate::acl::topic::{self, Kind, Level};
-use crate::backend::{Access, Decision};
+use crate::request::{Access, Decision};
 
 /// A parse failure, listing every bad line as `path:line: message`.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

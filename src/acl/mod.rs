@@ -5,7 +5,7 @@ Topic matching and mosquitto's ACL file format.
   defines them: is a topic or filter valid, does a filter match a topic, does one filter
   cover or overlap another. None of it allocates.
 - [`file`](mod@file) parses an `acl_file` (`user`, `topic`, `pattern`; `read`, `write`,
-  `readwrite`, `deny`) and checks requests against it, returning a [`crate::backend::Decision`]:
+  `readwrite`, `deny`) and checks requests against it, returning a [`crate::request::Decision`]:
   `Allow`, `Deny`, or `Defer` when no rule decides.
 
 A SUBSCRIBE is allowed only when one read grant covers every topic the filter can match (the

@@ -25,14 +25,15 @@ use std::time::Duration;
 use arc_swap::ArcSwap;
 
 use crate::acl::file::AclFile;
-use crate::backend::{AclRequest, Answer, AuthRequest, Backend, Decision, Verdict};
-use crate::config::{ConfigError, OptSpec, Options};
+use crate::backend::Backend;
 use crate::hash::{PasswordHash, SaltEncoding};
 use crate::log::Logger;
+use crate::options::{ConfigError, OptSpec, Options};
+use crate::request::{AclRequest, Answer, AuthRequest, Decision, Verdict};
 
 /// Option specs of the files backend.
 pub mod spec {
-    use crate::config::OptSpec;
+    use crate::options::OptSpec;
 
     /// `password_file`
     pub const PASSWORD_FILE: OptSpec = OptSpec {

@@ -14,7 +14,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
 use super::Entry;
-use crate::backend::Decision;
+use crate::request::Decision;
 
 /// Slots per set.
 const WAYS: usize = 2;

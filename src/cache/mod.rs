@@ -34,16 +34,15 @@ use moka::Expiry;
 use front::Hit;
 use sha2::{Digest, Sha256};
 
-use crate::backend::{
-    Access, AclRequest, Answer, AuthRequest, Backend, CacheHint, Decision, Verdict,
-};
-use crate::config::{ConfigError, OptSpec, Options};
+use crate::backend::Backend;
 use crate::log::Logger;
+use crate::options::{ConfigError, OptSpec, Options};
+use crate::request::{Access, AclRequest, Answer, AuthRequest, CacheHint, Decision, Verdict};
 use crate::stats::{BackendStats, Check};
 
 /// Option specs of the cache.
 pub mod spec {
-    use crate::config::OptSpec;
+    use crate::options::OptSpec;
 
     /// `cache`
     pub const CACHE: OptSpec = OptSpec {
@@ -794,7 +793,7 @@ impl Backend for CachedBackend {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backend::BackendError;
+    use crate::request::BackendError;
     use crate::secret::Secret;
     use std::sync::atomic::{AtomicBool, AtomicUsize};
 

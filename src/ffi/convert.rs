@@ -4,7 +4,7 @@ use std::ffi::CStr;
 use std::os::raw::{c_char, c_int};
 
 use super::sys::mosquitto_opt;
-use crate::config::Options;
+use crate::options::Options;
 
 /// The bytes of a NUL-terminated C string, or `None` for NULL.
 ///

@@ -22,7 +22,7 @@ pub mod term;
 pub mod v4;
 pub mod v5;
 
-use crate::config::Options;
+use crate::options::Options;
 use crate::plugin::Plugin;
 
 /// The environment variable that makes a 2.x broker use plugin API v4 (for testing that path).

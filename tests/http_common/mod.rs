@@ -11,8 +11,8 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use mosq_auth::config::Options;
 use mosq_auth::log::{Level, Logger};
+use mosq_auth::options::Options;
 
 /// One request as the server saw it.
 #[derive(Clone, Debug)]

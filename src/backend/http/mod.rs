@@ -55,11 +55,12 @@ use reqwest::header::{
     HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, HOST,
 };
 
-use crate::backend::{
-    Access, AclRequest, Answer, AuthRequest, Backend, BackendError, CacheHint, Decision, Verdict,
-};
-use crate::config::ConfigError;
+use crate::backend::Backend;
 use crate::log::Logger;
+use crate::options::ConfigError;
+use crate::request::{
+    Access, AclRequest, Answer, AuthRequest, BackendError, CacheHint, Decision, Verdict,
+};
 
 pub mod breaker;
 pub mod response;

@@ -14,7 +14,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::settings::ResponseMode;
-use crate::backend::{CacheHint, Decision};
+use crate::request::{CacheHint, Decision};
 
 /// The largest response body read; a larger one is an error.
 pub const MAX_BODY: usize = 64 * 1024;

@@ -14,12 +14,12 @@ use std::time::Duration;
 
 use reqwest::Url;
 
-use crate::config::{ConfigError, Dialect, OptSpec, Options, Value};
+use crate::options::{ConfigError, Dialect, OptSpec, Options, Value};
 use crate::secret::Secret;
 
 /// Option specs of the HTTP backend.
 pub mod spec {
-    use crate::config::OptSpec;
+    use crate::options::OptSpec;
 
     /// `http_url`
     pub const URL: OptSpec = OptSpec {

@@ -8,10 +8,11 @@
 
 use std::path::PathBuf;
 
-use mosq_auth::backend::Access;
-use mosq_auth::config::{spec, Options};
+use mosq_auth::config::spec;
 use mosq_auth::log::{self, Level};
+use mosq_auth::options::Options;
 use mosq_auth::plugin::{Outcome, Plugin};
+use mosq_auth::request::Access;
 use mosq_auth::secret::Secret;
 
 use crate::args::{is_help, Arg, Parser};
