@@ -159,11 +159,20 @@ impl BackendKind {
     }
 }
 
+/// One backend's validated settings.
+#[derive(Debug)]
+pub enum BackendSettings {
+    /// Password and ACL files.
+    Files(files::FilesSettings),
+    /// An HTTP service.
+    Http(Box<http::HttpSettings>),
+}
+
 /// The validated settings of one plugin instance.
 #[derive(Debug)]
 pub struct Config {
-    /// Backends in the order they are asked.
-    pub backends: Vec<BackendKind>,
+    /// Each backend's settings, in the order the backends are asked.
+    pub backends: Vec<BackendSettings>,
     /// Glob patterns of superuser names.
     pub superusers: Vec<glob::Pattern>,
     /// Username used for anonymous clients in backend ACL checks.
@@ -172,10 +181,6 @@ pub struct Config {
     pub log_level: Level,
     /// Whether backends are asked about superusers.
     pub backend_superusers: bool,
-    /// The files backend's settings, when `files` is in `backends` (taken by `Plugin::new`).
-    pub files: Option<files::FilesSettings>,
-    /// The HTTP backend's settings, when `http` is in `backends` (taken by `Plugin::new`).
-    pub http: Option<http::HttpSettings>,
     /// The cache in front of every backend.
     pub cache: CacheSettings,
     /// Where to serve metrics, if anywhere.
@@ -247,16 +252,19 @@ impl Config {
         }
         let backend_superusers = !options.bool(&spec::DISABLE_SUPERUSER)?.unwrap_or(false);
 
-        let files = if backends.contains(&BackendKind::Files) {
-            Some(files::FilesSettings::from_options(options)?)
-        } else {
-            None
-        };
-        let http = if backends.contains(&BackendKind::Http) {
-            Some(http::HttpSettings::from_options(options)?)
-        } else {
-            None
-        };
+        let backends = backends
+            .into_iter()
+            .map(|kind| {
+                Ok(match kind {
+                    BackendKind::Files => {
+                        BackendSettings::Files(files::FilesSettings::from_options(options)?)
+                    }
+                    BackendKind::Http => {
+                        BackendSettings::Http(Box::new(http::HttpSettings::from_options(options)?))
+                    }
+                })
+            })
+            .collect::<Result<Vec<_>, ConfigError>>()?;
 
         let cache = CacheSettings::from_options(options)?;
         let metrics_listen = match options.get(&spec::METRICS_LISTEN) {
@@ -290,8 +298,6 @@ impl Config {
             anon_username,
             log_level,
             backend_superusers,
-            files,
-            http,
             cache,
             metrics_listen,
             warnings,

@@ -4,10 +4,13 @@
 //! the broker sees goes through the thin, `unsafe` layer in [`ffi`]. The rest of the crate is the
 //! safe core, usable (and tested) without a broker:
 //!
-//! - [`config`] turns the `auth_opt_*` / `plugin_opt_*` lines into validated settings;
-//! - [`plugin`] holds one plugin instance and runs the backend chain for each check;
-//! - [`backend`] defines what a backend answers, with the [`backend::files`] and
-//!   [`backend::http`] implementations;
+//! - [`options`] is the toolkit for reading `auth_opt_*` / `plugin_opt_*` lines, and
+//!   [`config`] gathers every module's options into one validated configuration;
+//! - [`request`] holds the typed questions (login, ACL check) and a backend's answers;
+//! - [`backend`] defines a backend, with the [`backend::files`] and [`backend::http`]
+//!   implementations; [`cache`] sits in front of each;
+//! - [`chain`] decides every check, for the broker and for `mosq-auth check` alike;
+//! - [`plugin`] holds one plugin instance (configuration, chain, metrics);
 //! - [`acl`] has MQTT topic matching and mosquitto's ACL file format;
 //! - [`hash`] verifies every supported password hash format in constant time;
 //! - [`secret`] keeps passwords out of logs and `Debug` output;
@@ -18,6 +21,7 @@
 pub mod acl;
 pub mod backend;
 pub mod cache;
+pub mod chain;
 pub mod config;
 pub mod hash;
 pub mod log;

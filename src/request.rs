@@ -167,3 +167,91 @@ pub struct AclRequest<'a> {
     /// What the client wants to do.
     pub access: Access,
 }
+
+/// Broker data that cannot become a request; refused without asking any backend.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Undecodable {
+    /// A username, client id or topic that is not UTF-8.
+    NotUtf8,
+    /// An access code the broker does not define.
+    UnknownAccess(i32),
+}
+
+impl<'a> AuthRequest<'a> {
+    /// The request for a CONNECT with a username, from the broker's bytes.
+    pub fn decode(
+        username: &'a [u8],
+        password: &'a Secret,
+        client_id: &'a [u8],
+    ) -> Result<AuthRequest<'a>, Undecodable> {
+        match (
+            std::str::from_utf8(username),
+            std::str::from_utf8(client_id),
+        ) {
+            (Ok(username), Ok(client_id)) => Ok(AuthRequest {
+                username,
+                password,
+                client_id,
+            }),
+            _ => Err(Undecodable::NotUtf8),
+        }
+    }
+}
+
+impl<'a> AclRequest<'a> {
+    /// The request for an ACL check, from the broker's bytes and access code.
+    pub fn decode(
+        username: Option<&'a [u8]>,
+        client_id: &'a [u8],
+        topic: &'a [u8],
+        access: i32,
+    ) -> Result<AclRequest<'a>, Undecodable> {
+        let access = Access::from_code(access).ok_or(Undecodable::UnknownAccess(access))?;
+        let utf8 = |b: &'a [u8]| std::str::from_utf8(b).map_err(|_| Undecodable::NotUtf8);
+        Ok(AclRequest {
+            username: username.map(utf8).transpose()?,
+            client_id: utf8(client_id)?,
+            topic: utf8(topic)?,
+            access,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn broker_bytes_become_requests_or_are_refused() {
+        let r = AclRequest::decode(Some(b"u"), b"c", b"a/b", 4).unwrap();
+        assert_eq!(
+            (r.username, r.client_id, r.topic, r.access),
+            (Some("u"), "c", "a/b", Access::Subscribe)
+        );
+        assert_eq!(
+            AclRequest::decode(None, b"c", b"t", 1).unwrap().username,
+            None
+        );
+        for (u, c, t) in [
+            (&b"\xff"[..], &b"c"[..], &b"t"[..]),
+            (b"u", b"\xfe", b"t"),
+            (b"u", b"c", b"t\xc3"),
+        ] {
+            assert_eq!(
+                AclRequest::decode(Some(u), c, t, 1).unwrap_err(),
+                Undecodable::NotUtf8
+            );
+        }
+        assert_eq!(
+            AclRequest::decode(None, b"c", b"t", 3).unwrap_err(),
+            Undecodable::UnknownAccess(3)
+        );
+        let pw = Secret::new(b"p".to_vec());
+        let a = AuthRequest::decode(b"u", &pw, b"c").unwrap();
+        assert_eq!((a.username, a.client_id), ("u", "c"));
+        assert_eq!(
+            AuthRequest::decode(b"u", &pw, b"\x80").unwrap_err(),
+            Undecodable::NotUtf8
+        );
+    }
+}

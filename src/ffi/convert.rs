@@ -1,7 +1,7 @@
-//! NULL-checked conversions from the broker's raw pointers.
+//! Every conversion of a raw pointer the broker passes: NULL-checked, in one file.
 
 use std::ffi::CStr;
-use std::os::raw::{c_char, c_int};
+use std::os::raw::{c_char, c_int, c_void};
 
 use super::sys::mosquitto_opt;
 use crate::options::Options;
@@ -52,8 +52,43 @@ pub unsafe fn options(opts: *const mosquitto_opt, count: c_int) -> Options {
     Options::new(pairs)
 }
 
+/// The `count` integers at `p`; empty for NULL or a count below 1.
+///
+/// # Safety
+/// `p` must be NULL or point to `count` integers that outlive `'a`.
+pub unsafe fn ints<'a>(p: *const c_int, count: c_int) -> &'a [c_int] {
+    if p.is_null() || count <= 0 {
+        &[]
+    } else {
+        // SAFETY: per the caller's contract.
+        unsafe { std::slice::from_raw_parts(p, count as usize) }
+    }
+}
+
+/// The event structure behind a callback's `event_data`, or `None` for NULL.
+///
+/// # Safety
+/// `p` must be NULL or point to a valid `T` for the duration of `'a` (the callback).
+pub unsafe fn event<'a, T>(p: *mut c_void) -> Option<&'a T> {
+    // SAFETY: per the caller's contract.
+    unsafe { p.cast::<T>().as_ref() }
+}
+
+/// Stores `value` where the broker asked for its `userdata`; false (nothing stored) for NULL.
+///
+/// # Safety
+/// `out` must be NULL or valid for a write of one pointer.
+pub unsafe fn store_userdata(out: *mut *mut c_void, value: *mut c_void) -> bool {
+    if out.is_null() {
+        return false;
+    }
+    // SAFETY: non-NULL and writable per the caller's contract.
+    unsafe { *out = value };
+    true
+}
+
 /// Moves `value` to the heap and returns the pointer for the broker's `userdata`.
-pub fn into_userdata<T>(value: T) -> *mut std::os::raw::c_void {
+pub fn into_userdata<T>(value: T) -> *mut c_void {
     Box::into_raw(Box::new(value)).cast()
 }
 
@@ -61,7 +96,7 @@ pub fn into_userdata<T>(value: T) -> *mut std::os::raw::c_void {
 ///
 /// # Safety
 /// `p` must be NULL or come from `into_userdata::<T>` and not have been freed.
-pub unsafe fn userdata<'a, T>(p: *mut std::os::raw::c_void) -> Option<&'a T> {
+pub unsafe fn userdata<'a, T>(p: *mut c_void) -> Option<&'a T> {
     // SAFETY: per the caller's contract.
     unsafe { p.cast::<T>().as_ref() }
 }
@@ -70,7 +105,7 @@ pub unsafe fn userdata<'a, T>(p: *mut std::os::raw::c_void) -> Option<&'a T> {
 ///
 /// # Safety
 /// `p` must be NULL or come from `into_userdata::<T>`, and is not used afterwards.
-pub unsafe fn free_userdata<T>(p: *mut std::os::raw::c_void) {
+pub unsafe fn free_userdata<T>(p: *mut c_void) {
     if !p.is_null() {
         // SAFETY: per the caller's contract, `p` is a leaked Box<T>.
         drop(unsafe { Box::from_raw(p.cast::<T>()) });

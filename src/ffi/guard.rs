@@ -2,12 +2,14 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-/// Runs `f`; if it panics, logs an error naming `what` and returns `fallback` instead of
+/// Runs `f` on the broker's thread: first writes the log lines background threads queued, then
+/// runs `f`; if it panics, logs an error naming `what` and returns `fallback` instead of
 /// unwinding into the broker (which would abort it).
 ///
 /// `AssertUnwindSafe` is sound here: after a panic the plugin's state is only read through
 /// immutable snapshots (`ArcSwap`) and caches that stay consistent.
 pub fn guard<T>(what: &str, fallback: T, f: impl FnOnce() -> T) -> T {
+    crate::log::flush();
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(v) => v,
         Err(payload) => {

@@ -7,8 +7,10 @@
 //! - plugin API v4 (Mosquitto 1.6, and 2.x when `MOSQ_AUTH_PLUGIN_API=4` is set in the broker's
 //!   environment): the `mosquitto_auth_*` functions ([`v4`]).
 //!
-//! Every exported function is a shim inside [`guard::guard`]: convert the raw arguments
-//! ([`convert`]), call the safe core, map the result to a return code ([`rc`]). A panic becomes
+//! Every exported function runs inside [`guard::guard`]: convert the raw arguments
+//! ([`convert`], the only file that touches the broker's pointers), hand them to the code both
+//! APIs share ([`shim`]: one typed request, decided by [`crate::chain::Chain`]), map the outcome
+//! to a return code ([`rc`]). A panic becomes
 //! a logged error and a refusal, never an unwind into the broker. The broker's own functions
 //! (logging, callback registration, client accessors) are looked up at run time ([`broker`]),
 //! so the library has no undefined symbols and links into tests and the CLI as well.
@@ -17,6 +19,7 @@ pub mod broker;
 pub mod convert;
 pub mod guard;
 pub mod rc;
+pub mod shim;
 pub mod sys;
 pub mod term;
 pub mod v4;

@@ -3,7 +3,7 @@
 use std::os::raw::c_int;
 
 use super::sys::mosq_err_t::*;
-use crate::plugin::Outcome;
+use crate::chain::Outcome;
 
 /// The return code of a password check.
 ///

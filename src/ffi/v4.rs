@@ -5,7 +5,7 @@ use std::os::raw::{c_char, c_int, c_void};
 use super::broker;
 use super::convert::{self, cstr, nonempty};
 use super::guard::guard;
-use super::rc;
+use super::shim;
 use super::sys::mosq_err_t::*;
 use super::sys::{mosquitto, mosquitto_acl_msg, mosquitto_opt};
 use crate::plugin::Plugin;
@@ -36,7 +36,7 @@ pub unsafe extern "C" fn mosquitto_auth_plugin_init(
             return MOSQ_ERR_INVAL;
         };
         // SAFETY: checked non-NULL.
-        unsafe { *user_data = convert::into_userdata(plugin) };
+        unsafe { convert::store_userdata(user_data, convert::into_userdata(plugin)) };
         MOSQ_ERR_SUCCESS
     })
 }
@@ -71,7 +71,6 @@ pub unsafe extern "C" fn mosquitto_auth_security_init(
     reload: bool,
 ) -> c_int {
     guard("mosquitto_auth_security_init", MOSQ_ERR_SUCCESS, || {
-        crate::log::flush();
         if reload {
             // SAFETY: from init.
             if let Some(p) = unsafe { convert::userdata::<Plugin>(user_data) } {
@@ -105,7 +104,6 @@ pub unsafe extern "C" fn mosquitto_auth_acl_check(
     msg: *const mosquitto_acl_msg,
 ) -> c_int {
     guard("acl check", MOSQ_ERR_ACL_DENIED, || {
-        crate::log::flush();
         // SAFETY: from init; msg and client valid for the call.
         let (Some(p), Some(msg)) = (unsafe { convert::userdata::<Plugin>(user_data) }, unsafe {
             msg.as_ref()
@@ -120,10 +118,7 @@ pub unsafe extern "C" fn mosquitto_auth_acl_check(
                 cstr(msg.topic),
             )
         };
-        let Some(topic) = topic else {
-            return MOSQ_ERR_ACL_DENIED;
-        };
-        rc::acl(p.acl_check(username, client_id.unwrap_or_default(), topic, access))
+        shim::acl_check(p, username, client_id, topic, access)
     })
 }
 
@@ -139,7 +134,6 @@ pub unsafe extern "C" fn mosquitto_auth_unpwd_check(
     password: *const c_char,
 ) -> c_int {
     guard("password check", MOSQ_ERR_AUTH, || {
-        crate::log::flush();
         // SAFETY: from init.
         let Some(p) = (unsafe { convert::userdata::<Plugin>(user_data) }) else {
             return MOSQ_ERR_AUTH;
@@ -152,7 +146,7 @@ pub unsafe extern "C" fn mosquitto_auth_unpwd_check(
                 broker::client_id(client),
             )
         };
-        rc::auth(p.basic_auth(username, password, client_id.unwrap_or_default()))
+        shim::basic_auth(p, username, password, client_id)
     })
 }
 

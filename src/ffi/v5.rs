@@ -5,7 +5,7 @@ use std::os::raw::{c_int, c_void};
 use super::broker::{self, Callback};
 use super::convert::{self, cstr, nonempty};
 use super::guard::guard;
-use super::rc;
+use super::shim;
 use super::sys::mosq_err_t::*;
 use super::sys::mosquitto_plugin_event::*;
 use super::sys::{
@@ -34,12 +34,8 @@ const EVENTS: [(u32, Callback); 4] = [
 #[no_mangle]
 pub unsafe extern "C" fn mosquitto_plugin_version(count: c_int, supported: *const c_int) -> c_int {
     guard("mosquitto_plugin_version", -1, || {
-        let offered: &[c_int] = if supported.is_null() || count <= 0 {
-            &[]
-        } else {
-            // SAFETY: the broker passes `count` integers.
-            unsafe { std::slice::from_raw_parts(supported, count as usize) }
-        };
+        // SAFETY: the broker passes `count` integers.
+        let offered = unsafe { convert::ints(supported, count) };
         let want_v4 = std::env::var(super::API_ENV)
             .map(|v| v.trim() == "4")
             .unwrap_or(false);
@@ -95,7 +91,7 @@ pub unsafe extern "C" fn mosquitto_plugin_init(
             }
         }
         // SAFETY: checked non-NULL above.
-        unsafe { *userdata = ud };
+        unsafe { convert::store_userdata(userdata, ud) };
         MOSQ_ERR_SUCCESS
     })
 }
@@ -131,10 +127,9 @@ unsafe extern "C" fn on_basic_auth(
     userdata: *mut c_void,
 ) -> c_int {
     guard("basic auth", MOSQ_ERR_AUTH, || {
-        crate::log::flush();
-        // SAFETY: userdata is our Instance; event_data is a mosquitto_evt_basic_auth for this event.
+        // SAFETY: userdata is our Instance; event_data is a mosquitto_evt_basic_auth.
         let (Some(inst), Some(ed)) = (unsafe { convert::userdata::<Instance>(userdata) }, unsafe {
-            event_data.cast::<mosquitto_evt_basic_auth>().as_ref()
+            convert::event::<mosquitto_evt_basic_auth>(event_data)
         }) else {
             return MOSQ_ERR_AUTH;
         };
@@ -146,10 +141,7 @@ unsafe extern "C" fn on_basic_auth(
                 broker::client_id(ed.client),
             )
         };
-        rc::auth(
-            inst.plugin
-                .basic_auth(username, password, client_id.unwrap_or_default()),
-        )
+        shim::basic_auth(&inst.plugin, username, password, client_id)
     })
 }
 
@@ -159,10 +151,9 @@ unsafe extern "C" fn on_acl_check(
     userdata: *mut c_void,
 ) -> c_int {
     guard("acl check", MOSQ_ERR_ACL_DENIED, || {
-        crate::log::flush();
         // SAFETY: userdata is our Instance; event_data is a mosquitto_evt_acl_check.
         let (Some(inst), Some(ed)) = (unsafe { convert::userdata::<Instance>(userdata) }, unsafe {
-            event_data.cast::<mosquitto_evt_acl_check>().as_ref()
+            convert::event::<mosquitto_evt_acl_check>(event_data)
         }) else {
             return MOSQ_ERR_ACL_DENIED;
         };
@@ -174,13 +165,7 @@ unsafe extern "C" fn on_acl_check(
                 cstr(ed.topic),
             )
         };
-        let Some(topic) = topic else {
-            return MOSQ_ERR_ACL_DENIED;
-        };
-        rc::acl(
-            inst.plugin
-                .acl_check(username, client_id.unwrap_or_default(), topic, ed.access),
-        )
+        shim::acl_check(&inst.plugin, username, client_id, topic, ed.access)
     })
 }
 
@@ -190,7 +175,6 @@ unsafe extern "C" fn on_reload(
     userdata: *mut c_void,
 ) -> c_int {
     guard("reload", MOSQ_ERR_SUCCESS, || {
-        crate::log::flush();
         // SAFETY: userdata is our Instance.
         if let Some(inst) = unsafe { convert::userdata::<Instance>(userdata) } {
             inst.plugin.reload();
@@ -199,13 +183,11 @@ unsafe extern "C" fn on_reload(
     })
 }
 
+/// Nothing but the log flush every guarded callback does first.
 unsafe extern "C" fn on_tick(
     _event: c_int,
     _event_data: *mut c_void,
     _userdata: *mut c_void,
 ) -> c_int {
-    guard("tick", MOSQ_ERR_SUCCESS, || {
-        crate::log::flush();
-        MOSQ_ERR_SUCCESS
-    })
+    guard("tick", MOSQ_ERR_SUCCESS, || MOSQ_ERR_SUCCESS)
 }

@@ -1,18 +1,18 @@
 //! `mosq-auth check`: the broker's decision for one login and/or one ACL check, offline.
 //!
 //! The plugin is built from the options of one plugin block of mosquitto.conf (see
-//! [`crate::conf`]) exactly as the broker would build it, and asked through
-//! [`Plugin::explain_auth`] and [`Plugin::explain_acl`], which bypass the cache and say which
-//! backend and rule decided. The broker's own part (an anonymous client that every plugin
+//! [`crate::conf`]) exactly as the broker would build it, and asked through the same chain the
+//! broker asks ([`mosq_auth::chain::Chain`]), with a trace of which backend and rule decided. The broker's own part (an anonymous client that every plugin
 //! defers is let in only with `allow_anonymous true`) is evaluated from mosquitto.conf.
 
 use std::path::PathBuf;
 
+use mosq_auth::chain::{Outcome, Trace};
 use mosq_auth::config::spec;
 use mosq_auth::log::{self, Level};
 use mosq_auth::options::Options;
-use mosq_auth::plugin::{Outcome, Plugin};
-use mosq_auth::request::Access;
+use mosq_auth::plugin::Plugin;
+use mosq_auth::request::{Access, AclRequest, AuthRequest};
 use mosq_auth::secret::Secret;
 
 use crate::args::{is_help, Arg, Parser};
@@ -220,9 +220,15 @@ pub fn check_cmd(p: Parser) -> Result<u8, Fail> {
     // The login.
     match (&args.user, &password) {
         (Some(user), Some(pw)) => {
-            let e = plugin.explain_auth(user, pw.expose(), client_id);
-            let (word, code) = verdict(e.outcome, "REFUSE");
-            println!("auth: user '{user}'{client}: {word} — {}", e.reason);
+            let req = AuthRequest {
+                username: user,
+                password: pw,
+                client_id,
+            };
+            let mut trace = Trace::default();
+            let outcome = plugin.chain().authenticate(Some(&req), Some(&mut trace));
+            let (word, code) = verdict(outcome, "REFUSE");
+            println!("auth: user '{user}'{client}: {word} — {}", trace.reason);
             if code != 0 {
                 return Ok(code);
             }
@@ -253,15 +259,22 @@ pub fn check_cmd(p: Parser) -> Result<u8, Fail> {
 
     // The ACL.
     if let (Some(topic), Some(access)) = (&args.topic, args.access) {
-        let e = plugin.explain_acl(args.user.as_deref(), client_id, topic, access);
+        let req = AclRequest {
+            username: args.user.as_deref(),
+            client_id,
+            topic,
+            access,
+        };
+        let mut trace = Trace::default();
+        let outcome = plugin.chain().acl(&req, Some(&mut trace));
         let who = match &args.user {
             Some(u) => format!("user '{u}'"),
             None => "anonymous client".to_string(),
         };
-        let (word, code) = verdict(e.outcome, "DENY");
+        let (word, code) = verdict(outcome, "DENY");
         println!(
             "acl: {access} '{topic}' for {who}{client}: {word} — {}",
-            e.reason
+            trace.reason
         );
         return Ok(code);
     }

@@ -1,0 +1,288 @@
+//! The one place a check is decided: the backends in their configured order, and the rules that
+//! hold for all of them.
+//!
+//! The broker callbacks, `mosq-auth check` and the tests all ask through [`Chain`]; when a
+//! [`Trace`] is passed, the chain also says who decided and why. The rules, each written only
+//! here:
+//! - login: an anonymous client (no username) is deferred to the broker, whose
+//!   `allow_anonymous` decides; a username with an empty password is refused without asking any
+//!   backend; otherwise the backends are asked in `auth_opt_backends` order, the first allow or
+//!   deny wins and defer ("not my user") moves on; when nobody decides the plugin defers, so the
+//!   broker refuses the client;
+//! - ACL: unsubscribe is always allowed; a superuser (by `auth_opt_superusers` glob, or because a
+//!   backend says so) passes every other check; otherwise the backends are asked in order, the
+//!   first allow or deny wins, and when nobody decides the check is refused;
+//! - a backend error stops the chain and refuses (fail closed): the backend that failed might
+//!   have said deny, and an earlier deny would have won. Errors are logged once per burst.
+
+use std::time::Duration;
+
+use crate::backend::Backend;
+use crate::cache::CachedBackend;
+use crate::log::{Logger, Throttle};
+use crate::request::{Access, AclRequest, AuthRequest, BackendError, Decision, Verdict};
+
+/// The result of one check, before it becomes a broker return code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Allowed.
+    Allow,
+    /// Refused by a backend or by a rule of the chain.
+    Deny,
+    /// Nobody here decided; the broker (or another plugin) decides.
+    Defer,
+    /// A backend failed: refused, and logged.
+    Error,
+}
+
+/// Who decided a check and why, in words (filled only when asked for).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Trace {
+    /// A backend and its rule, a superuser glob, or the chain's own rule.
+    pub reason: String,
+}
+
+/// Writes the reason into the trace, if there is one; the text is only built when asked for.
+fn note(trace: &mut Option<&mut Trace>, reason: impl FnOnce() -> String) {
+    if let Some(t) = trace.as_deref_mut() {
+        t.reason = reason();
+    }
+}
+
+/// The configured backends and superusers of one plugin instance.
+pub struct Chain {
+    links: Vec<CachedBackend>,
+    superusers: Vec<glob::Pattern>,
+    ask_superusers: bool,
+    logger: Logger,
+    error_log: Throttle,
+}
+
+impl Chain {
+    /// A chain asking `links` in order. `superusers` are the `auth_opt_superusers` globs;
+    /// `ask_superusers` false means backends are never asked whether a user is a superuser.
+    pub fn new(
+        links: Vec<CachedBackend>,
+        superusers: Vec<glob::Pattern>,
+        ask_superusers: bool,
+        logger: Logger,
+    ) -> Chain {
+        Chain {
+            links,
+            superusers,
+            ask_superusers,
+            logger,
+            error_log: Throttle::new(Duration::from_secs(10)),
+        }
+    }
+
+    /// The backends (with their caches and counters), in the order they are asked.
+    pub fn links(&self) -> &[CachedBackend] {
+        &self.links
+    }
+
+    /// Checks a CONNECT. `None` is an anonymous client (it sent no username).
+    pub fn authenticate(
+        &self,
+        req: Option<&AuthRequest<'_>>,
+        mut trace: Option<&mut Trace>,
+    ) -> Outcome {
+        let Some(req) = req else {
+            self.logger.debug(format_args!(
+                "auth: anonymous client, deferring to allow_anonymous"
+            ));
+            note(&mut trace, || {
+                "the plugin defers anonymous clients to the broker".into()
+            });
+            return Outcome::Defer;
+        };
+        let (username, client_id) = (req.username, req.client_id);
+        if req.password.is_empty() {
+            self.logger.info(format_args!(
+                "auth: user '{username}' (client '{client_id}') sent no password, refusing"
+            ));
+            note(&mut trace, || "an empty password is always refused".into());
+            return Outcome::Deny;
+        }
+        let (outcome, link, error) = self.first_decision(|l| l.authenticate(req));
+        let name = link.map_or("", |l| l.name());
+        if let Some(e) = &error {
+            self.backend_error(&format!("auth of user '{username}'"), name, e);
+        }
+        match outcome {
+            Outcome::Defer => self.logger.info(format_args!(
+                "auth: user '{username}' (client '{client_id}') is unknown to every backend"
+            )),
+            Outcome::Allow => self.logger.info(format_args!(
+                "auth: user '{username}' (client '{client_id}') allowed by {name}"
+            )),
+            Outcome::Deny => self.logger.info(format_args!(
+                "auth: user '{username}' (client '{client_id}') refused by {name}"
+            )),
+            Outcome::Error => {}
+        }
+        note(&mut trace, || match outcome {
+            Outcome::Error => format!(
+                "backend {name} failed: {}",
+                error.as_ref().map_or(String::new(), |e| e.to_string())
+            ),
+            Outcome::Allow => format!("allowed by backend {name}"),
+            Outcome::Deny => format!("refused by backend {name}"),
+            Outcome::Defer => "no backend knows this user: the broker refuses the client".into(),
+        });
+        outcome
+    }
+
+    /// Checks one ACL request.
+    pub fn acl(&self, req: &AclRequest<'_>, mut trace: Option<&mut Trace>) -> Outcome {
+        let (access, topic) = (req.access, req.topic);
+        if access == Access::Unsubscribe {
+            note(&mut trace, || "unsubscribe is always allowed".into());
+            return Outcome::Allow;
+        }
+        if let Some(u) = req.username {
+            if self.is_superuser(u, trace.as_deref_mut()) {
+                self.logger.debug(format_args!(
+                    "acl: superuser '{u}' {access} '{topic}' allowed"
+                ));
+                return Outcome::Allow;
+            }
+        }
+        let who = req.username.unwrap_or("(anonymous)");
+        let client_id = req.client_id;
+        let (outcome, link, error) = self.first_decision(|l| l.acl(req));
+        let name = link.map_or("", |l| l.name());
+        if let Some(e) = &error {
+            self.backend_error(&format!("acl {access} '{topic}' for '{who}'"), name, e);
+        }
+        let rule = || {
+            link.and_then(|l| l.explain_acl(req))
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default()
+        };
+        match outcome {
+            Outcome::Allow => self.logger.debug(format_args!(
+                "acl: '{who}' (client '{client_id}') {access} '{topic}' allowed by {name}"
+            )),
+            Outcome::Deny => self.logger.debug(format_args!(
+                "acl: '{who}' (client '{client_id}') {access} '{topic}' denied by {name}"
+            )),
+            Outcome::Defer => self.logger.debug(format_args!(
+                "acl: '{who}' (client '{client_id}') {access} '{topic}' denied: no rule allows it"
+            )),
+            Outcome::Error => {}
+        }
+        note(&mut trace, || match outcome {
+            Outcome::Error => format!(
+                "backend {name} failed: {}",
+                error.as_ref().map_or(String::new(), |e| e.to_string())
+            ),
+            Outcome::Allow => format!("allowed by backend {name}{}", rule()),
+            Outcome::Deny => format!("denied by backend {name}{}", rule()),
+            Outcome::Defer => "no backend has a rule for it: denied".into(),
+        });
+        match outcome {
+            Outcome::Defer => Outcome::Deny,
+            o => o,
+        }
+    }
+
+    /// Returns true if and only if `username` is a superuser, by glob or by a backend. A backend
+    /// that fails is logged and counts as "not a superuser": the ACL chain still decides.
+    pub fn is_superuser(&self, username: &str, mut trace: Option<&mut Trace>) -> bool {
+        if let Some(p) = self.superusers.iter().find(|p| p.matches(username)) {
+            note(&mut trace, || {
+                format!(
+                    "'{username}' is a superuser (auth_opt_superusers pattern '{}')",
+                    p.as_str()
+                )
+            });
+            return true;
+        }
+        if !self.ask_superusers {
+            return false;
+        }
+        for link in self.links.iter().filter(|l| l.has_superusers()) {
+            match link.superuser(username) {
+                Ok(v) if v.decision == Decision::Allow => {
+                    note(&mut trace, || {
+                        format!(
+                            "'{username}' is a superuser according to backend {}",
+                            link.name()
+                        )
+                    });
+                    return true;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    self.backend_error(&format!("superuser check of '{username}'"), link.name(), &e)
+                }
+            }
+        }
+        false
+    }
+
+    /// Re-reads files (SIGHUP). Failures keep the last good state and are logged.
+    pub fn reload(&self) {
+        for link in &self.links {
+            match link.reload() {
+                Ok(()) => self.logger.notice(format_args!(
+                    "reload: backend {} reloaded, cache cleared; so far: {}",
+                    link.name(),
+                    link.stats().summary()
+                )),
+                Err(e) => self.logger.error(format_args!(
+                    "reload: backend {} kept its last good state: {e}",
+                    link.name()
+                )),
+            }
+        }
+    }
+
+    /// Starts the backends' background work.
+    pub fn start(&self) {
+        for link in &self.links {
+            link.start();
+        }
+    }
+
+    /// Asks the links in order; the first allow or deny wins, defer moves on, an error stops
+    /// the chain. Returns the outcome, the link that decided (none for `Defer`) and its error.
+    fn first_decision<'a>(
+        &'a self,
+        ask: impl Fn(&'a CachedBackend) -> Result<Verdict, BackendError>,
+    ) -> (Outcome, Option<&'a CachedBackend>, Option<BackendError>) {
+        for link in &self.links {
+            match ask(link) {
+                Ok(v) => match v.decision {
+                    Decision::Allow => return (Outcome::Allow, Some(link), None),
+                    Decision::Deny => return (Outcome::Deny, Some(link), None),
+                    Decision::Defer => continue,
+                },
+                Err(e) => return (Outcome::Error, Some(link), Some(e)),
+            }
+        }
+        (Outcome::Defer, None, None)
+    }
+
+    fn backend_error(&self, what: &str, backend: &str, err: &BackendError) {
+        if let Some(held) = self.error_log.check() {
+            let more = if held > 0 {
+                format!(" ({held} more errors since the last report)")
+            } else {
+                String::new()
+            };
+            self.logger.error(format_args!(
+                "{what}: backend {backend} failed, refusing: {err}{more}"
+            ));
+        }
+    }
+}
+
+impl Drop for Chain {
+    fn drop(&mut self) {
+        for link in &self.links {
+            link.stop();
+        }
+    }
+}
