@@ -27,6 +27,7 @@ pub mod hash;
 pub mod log;
 pub mod metrics;
 pub mod options;
+pub mod park;
 pub mod plugin;
 pub mod request;
 pub mod secret;
