@@ -85,8 +85,43 @@ impl Chain {
     pub fn authenticate(
         &self,
         req: Option<&AuthRequest<'_>>,
-        mut trace: Option<&mut Trace>,
+        trace: Option<&mut Trace>,
     ) -> Outcome {
+        match self.login(req, 0, false, trace) {
+            Progress::Done(outcome) => outcome,
+            // Not reached: without `stop_if_blocking` every link is asked.
+            Progress::Blocked { .. } => Outcome::Error,
+        }
+    }
+
+    /// Checks a CONNECT as far as it can be decided without waiting: the links are asked in
+    /// order until one would wait on the network (or on a slow hash) for this request. The
+    /// caller then finishes the check elsewhere with [`Chain::authenticate_from`].
+    pub fn authenticate_now(&self, req: Option<&AuthRequest<'_>>) -> Progress {
+        self.login(req, 0, true, None)
+    }
+
+    /// Finishes a check that [`Chain::authenticate_now`] left at link `from`, exactly as
+    /// [`Chain::authenticate`] would have.
+    pub fn authenticate_from(&self, req: &AuthRequest<'_>, from: usize) -> Outcome {
+        match self.login(Some(req), from, false, None) {
+            Progress::Done(outcome) => outcome,
+            Progress::Blocked { .. } => Outcome::Error,
+        }
+    }
+
+    /// The longest a parked login may take: every link that may wait asked in turn.
+    pub fn max_login_wait(&self) -> Duration {
+        self.links.iter().map(|l| l.max_wait()).sum()
+    }
+
+    fn login(
+        &self,
+        req: Option<&AuthRequest<'_>>,
+        from: usize,
+        stop_if_blocking: bool,
+        mut trace: Option<&mut Trace>,
+    ) -> Progress {
         let Some(req) = req else {
             self.logger.debug(format_args!(
                 "auth: anonymous client, deferring to allow_anonymous"
@@ -94,7 +129,7 @@ impl Chain {
             note(&mut trace, || {
                 "the plugin defers anonymous clients to the broker".into()
             });
-            return Outcome::Defer;
+            return Progress::Done(Outcome::Defer);
         };
         let (username, client_id) = (req.username, req.client_id);
         if req.password.is_empty() {
@@ -102,33 +137,59 @@ impl Chain {
                 "auth: user '{username}' (client '{client_id}') sent no password, refusing"
             ));
             note(&mut trace, || "an empty password is always refused".into());
-            return Outcome::Deny;
+            return Progress::Done(Outcome::Deny);
         }
-        let (outcome, link, error) = self.first_decision(|l| l.authenticate(req));
+        let links = self.links.get(from..).unwrap_or_default();
+        if stop_if_blocking {
+            // Only the links before the first decision matter; a link that would wait stops
+            // the walk, and the rest of the chain runs elsewhere.
+            for (i, link) in links.iter().enumerate() {
+                if link.auth_may_block(req) {
+                    return Progress::Blocked { from: from + i };
+                }
+                match link.authenticate(req) {
+                    Ok(v) if v.decision == Decision::Defer => continue,
+                    answer => {
+                        return Progress::Done(self.login_result(req, Some(link), answer, trace))
+                    }
+                }
+            }
+            return Progress::Done(self.login_result(req, None, Ok(Verdict::DEFER), trace));
+        }
+        let (link, answer) = first_answer(links, |l| l.authenticate(req));
+        Progress::Done(self.login_result(req, link, answer, trace))
+    }
+
+    /// Logs and traces the answer that decided a login (`link` none: nobody decided).
+    fn login_result(
+        &self,
+        req: &AuthRequest<'_>,
+        link: Option<&CachedBackend>,
+        answer: Result<Verdict, BackendError>,
+        mut trace: Option<&mut Trace>,
+    ) -> Outcome {
+        let (username, client_id) = (req.username, req.client_id);
         let name = link.map_or("", |l| l.name());
-        if let Some(e) = &error {
-            self.backend_error(&format!("auth of user '{username}'"), name, e);
+        let outcome = outcome_of(&answer);
+        match &answer {
+            Err(e) => self.backend_error(&format!("auth of user '{username}'"), name, e),
+            Ok(_) => match outcome {
+                Outcome::Allow => self.logger.info(format_args!(
+                    "auth: user '{username}' (client '{client_id}') allowed by {name}"
+                )),
+                Outcome::Deny => self.logger.info(format_args!(
+                    "auth: user '{username}' (client '{client_id}') refused by {name}"
+                )),
+                _ => self.logger.info(format_args!(
+                    "auth: user '{username}' (client '{client_id}') is unknown to every backend"
+                )),
+            },
         }
-        match outcome {
-            Outcome::Defer => self.logger.info(format_args!(
-                "auth: user '{username}' (client '{client_id}') is unknown to every backend"
-            )),
-            Outcome::Allow => self.logger.info(format_args!(
-                "auth: user '{username}' (client '{client_id}') allowed by {name}"
-            )),
-            Outcome::Deny => self.logger.info(format_args!(
-                "auth: user '{username}' (client '{client_id}') refused by {name}"
-            )),
-            Outcome::Error => {}
-        }
-        note(&mut trace, || match outcome {
-            Outcome::Error => format!(
-                "backend {name} failed: {}",
-                error.as_ref().map_or(String::new(), |e| e.to_string())
-            ),
-            Outcome::Allow => format!("allowed by backend {name}"),
-            Outcome::Deny => format!("refused by backend {name}"),
-            Outcome::Defer => "no backend knows this user: the broker refuses the client".into(),
+        note(&mut trace, || match (&answer, outcome) {
+            (Err(e), _) => format!("backend {name} failed: {e}"),
+            (_, Outcome::Allow) => format!("allowed by backend {name}"),
+            (_, Outcome::Deny) => format!("refused by backend {name}"),
+            _ => "no backend knows this user: the broker refuses the client".into(),
         });
         outcome
     }
@@ -150,9 +211,10 @@ impl Chain {
         }
         let who = req.username.unwrap_or("(anonymous)");
         let client_id = req.client_id;
-        let (outcome, link, error) = self.first_decision(|l| l.acl(req));
+        let (link, answer) = first_answer(&self.links, |l| l.acl(req));
         let name = link.map_or("", |l| l.name());
-        if let Some(e) = &error {
+        let outcome = outcome_of(&answer);
+        if let Err(e) = &answer {
             self.backend_error(&format!("acl {access} '{topic}' for '{who}'"), name, e);
         }
         let rule = || {
@@ -172,14 +234,11 @@ impl Chain {
             )),
             Outcome::Error => {}
         }
-        note(&mut trace, || match outcome {
-            Outcome::Error => format!(
-                "backend {name} failed: {}",
-                error.as_ref().map_or(String::new(), |e| e.to_string())
-            ),
-            Outcome::Allow => format!("allowed by backend {name}{}", rule()),
-            Outcome::Deny => format!("denied by backend {name}{}", rule()),
-            Outcome::Defer => "no backend has a rule for it: denied".into(),
+        note(&mut trace, || match (&answer, outcome) {
+            (Err(e), _) => format!("backend {name} failed: {e}"),
+            (_, Outcome::Allow) => format!("allowed by backend {name}{}", rule()),
+            (_, Outcome::Deny) => format!("denied by backend {name}{}", rule()),
+            _ => "no backend has a rule for it: denied".into(),
         });
         match outcome {
             Outcome::Defer => Outcome::Deny,
@@ -246,25 +305,6 @@ impl Chain {
         }
     }
 
-    /// Asks the links in order; the first allow or deny wins, defer moves on, an error stops
-    /// the chain. Returns the outcome, the link that decided (none for `Defer`) and its error.
-    fn first_decision<'a>(
-        &'a self,
-        ask: impl Fn(&'a CachedBackend) -> Result<Verdict, BackendError>,
-    ) -> (Outcome, Option<&'a CachedBackend>, Option<BackendError>) {
-        for link in &self.links {
-            match ask(link) {
-                Ok(v) => match v.decision {
-                    Decision::Allow => return (Outcome::Allow, Some(link), None),
-                    Decision::Deny => return (Outcome::Deny, Some(link), None),
-                    Decision::Defer => continue,
-                },
-                Err(e) => return (Outcome::Error, Some(link), Some(e)),
-            }
-        }
-        (Outcome::Defer, None, None)
-    }
-
     fn backend_error(&self, what: &str, backend: &str, err: &BackendError) {
         if let Some(held) = self.error_log.check() {
             let more = if held > 0 {
@@ -276,6 +316,44 @@ impl Chain {
                 "{what}: backend {backend} failed, refusing: {err}{more}"
             ));
         }
+    }
+}
+
+/// How far [`Chain::authenticate_now`] got.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Progress {
+    /// Decided without waiting.
+    Done(Outcome),
+    /// Link `from` would wait: finish with [`Chain::authenticate_from`].
+    Blocked {
+        /// The index of the first link still to ask.
+        from: usize,
+    },
+}
+
+/// Asks `links` in order; the first allow or deny wins, defer moves on, an error stops the
+/// chain. Returns the deciding link (none when all deferred) and its answer.
+fn first_answer<'a>(
+    links: &'a [CachedBackend],
+    ask: impl Fn(&'a CachedBackend) -> Result<Verdict, BackendError>,
+) -> (Option<&'a CachedBackend>, Result<Verdict, BackendError>) {
+    for link in links {
+        match ask(link) {
+            Ok(v) if v.decision == Decision::Defer => continue,
+            answer => return (Some(link), answer),
+        }
+    }
+    (None, Ok(Verdict::DEFER))
+}
+
+fn outcome_of(answer: &Result<Verdict, BackendError>) -> Outcome {
+    match answer {
+        Ok(v) => match v.decision {
+            Decision::Allow => Outcome::Allow,
+            Decision::Deny => Outcome::Deny,
+            Decision::Defer => Outcome::Defer,
+        },
+        Err(_) => Outcome::Error,
     }
 }
 

@@ -88,6 +88,25 @@ pub mod spec {
         secret: false,
     };
 
+    /// `connect_workers`
+    pub const CONNECT_WORKERS: OptSpec = OptSpec {
+        name: "connect_workers",
+        auth_plug: &[],
+        go_auth: &[],
+        default: "`16`",
+        doc: "Mosquitto 2.1: threads that answer CONNECTs which would wait on the network (an HTTP cache miss) while the broker goes on serving everyone else; `0` answers every CONNECT on the broker's thread, as 2.0 and 1.6 always do.",
+        secret: false,
+    };
+    /// `connect_max_waiting`
+    pub const CONNECT_MAX_WAITING: OptSpec = OptSpec {
+        name: "connect_max_waiting",
+        auth_plug: &[],
+        go_auth: &[],
+        default: "`4096`",
+        doc: "Mosquitto 2.1: at most this many CONNECTs wait for an answer at once; more are refused at once (logged once per burst).",
+        secret: false,
+    };
+
     /// All of the above.
     pub const ALL: &[&OptSpec] = &[
         &BACKENDS,
@@ -98,6 +117,8 @@ pub mod spec {
         &LOG_DEST,
         &DISABLE_SUPERUSER,
         &METRICS_LISTEN,
+        &CONNECT_WORKERS,
+        &CONNECT_MAX_WAITING,
     ];
 }
 
@@ -185,6 +206,10 @@ pub struct Config {
     pub cache: CacheSettings,
     /// Where to serve metrics, if anywhere.
     pub metrics_listen: Option<std::net::SocketAddr>,
+    /// Worker threads for parked CONNECTs (0: never park).
+    pub connect_workers: usize,
+    /// The most CONNECTs parked at once.
+    pub connect_max_waiting: usize,
     /// Things the operator should know about (unknown options, ignored options).
     pub warnings: Vec<String>,
 }
@@ -267,6 +292,12 @@ impl Config {
             .collect::<Result<Vec<_>, ConfigError>>()?;
 
         let cache = CacheSettings::from_options(options)?;
+        let connect_workers = options
+            .u64_in(&spec::CONNECT_WORKERS, 0, 256)?
+            .unwrap_or(16) as usize;
+        let connect_max_waiting = options
+            .u64_in(&spec::CONNECT_MAX_WAITING, 1, 1_000_000)?
+            .unwrap_or(4096) as usize;
         let metrics_listen = match options.get(&spec::METRICS_LISTEN) {
             None => None,
             Some(v) => Some(v.parse_with(
@@ -300,6 +331,8 @@ impl Config {
             backend_superusers,
             cache,
             metrics_listen,
+            connect_workers,
+            connect_max_waiting,
             warnings,
         })
     }

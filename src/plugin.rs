@@ -2,24 +2,58 @@
 //! logger and the optional metrics endpoint.
 //!
 //! This is what the FFI layer keeps per instance. It knows nothing about broker types; every
-//! check is decided by [`Plugin::chain`].
+//! check is decided by [`Plugin::chain`]. On Mosquitto 2.1 a CONNECT that would wait on the
+//! network is parked ([`Plugin::connect`]) and decided on a worker thread by the same chain;
+//! the broker's tick collects the answers ([`Plugin::finished_logins`]).
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use crate::backend::files::FilesBackend;
 use crate::backend::http::HttpBackend;
 use crate::backend::Backend;
 use crate::cache::CachedBackend;
-use crate::chain::Chain;
+use crate::chain::{Chain, Outcome, Progress};
 use crate::config::{BackendSettings, Config};
-use crate::log::Logger;
+use crate::log::{Logger, Throttle};
 use crate::metrics::MetricsServer;
 use crate::options::{ConfigError, Options};
+use crate::park::{Finished, Parker, Refused};
+use crate::request::AuthRequest;
+use crate::secret::Secret;
+
+/// A login handed to a worker: the request, owned, and the link to continue from.
+struct ParkedLogin {
+    username: String,
+    password: Secret,
+    client_id: String,
+    from: usize,
+}
+
+/// What became of a CONNECT.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Connect {
+    /// Decided now.
+    Now(Outcome),
+    /// Parked: the answer comes from [`Plugin::finished_logins`].
+    Parked,
+}
+
+/// Parked logins and what is needed to start them.
+struct Parking {
+    parker: Parker<ParkedLogin, Outcome>,
+    overflow_log: Throttle,
+    expired_log: Throttle,
+}
 
 /// One plugin instance (one per listener with `per_listener_settings true`).
 pub struct Plugin {
+    // Dropped first: its workers hold the chain and are joined here.
+    parking: Option<Parking>,
     logger: Logger,
-    chain: Chain,
+    chain: Arc<Chain>,
+    connect_workers: usize,
+    connect_max_waiting: usize,
     _metrics: Option<MetricsServer>,
 }
 
@@ -58,8 +92,11 @@ impl Plugin {
         let chain = Chain::new(links, config.superusers, config.backend_superusers, logger);
         chain.start();
         let plugin = Plugin {
+            parking: None,
             logger,
-            chain,
+            chain: Arc::new(chain),
+            connect_workers: config.connect_workers,
+            connect_max_waiting: config.connect_max_waiting,
             _metrics: metrics,
         };
         logger.notice(format_args!(
@@ -88,6 +125,112 @@ impl Plugin {
     /// Re-reads files (SIGHUP). Failures keep the last good state and are logged.
     pub fn reload(&self) {
         self.chain.reload();
+    }
+
+    /// Lets [`Plugin::connect`] park logins that would wait (the broker can complete them
+    /// later: Mosquitto 2.1). Does nothing with `connect_workers 0`. An error (no thread could
+    /// be started) leaves every login synchronous.
+    pub fn enable_parking(&mut self) -> std::io::Result<()> {
+        if self.connect_workers == 0 || self.parking.is_some() {
+            return Ok(());
+        }
+        // The backends' own deadlines, plus a margin for the worker to be scheduled.
+        let deadline = self.chain.max_login_wait() + Duration::from_secs(1);
+        let chain = self.chain.clone();
+        let parker = Parker::new(
+            self.connect_workers,
+            self.connect_max_waiting,
+            deadline,
+            move |job: ParkedLogin| {
+                let req = AuthRequest {
+                    username: &job.username,
+                    password: &job.password,
+                    client_id: &job.client_id,
+                };
+                chain.authenticate_from(&req, job.from)
+            },
+        )?;
+        self.logger.info(format_args!(
+            "CONNECTs that wait on the network are answered by {} worker threads (at most {} waiting, {:.1} s each)",
+            self.connect_workers,
+            self.connect_max_waiting,
+            deadline.as_secs_f64()
+        ));
+        self.parking = Some(Parking {
+            parker,
+            overflow_log: Throttle::new(Duration::from_secs(10)),
+            expired_log: Throttle::new(Duration::from_secs(10)),
+        });
+        Ok(())
+    }
+
+    /// Checks a CONNECT (`None`: anonymous): decided now when no link has to wait, else parked
+    /// when parking is enabled, else decided now on this thread.
+    pub fn connect(&self, req: Option<&AuthRequest<'_>>) -> Connect {
+        let Some(parking) = &self.parking else {
+            return Connect::Now(self.chain.authenticate(req, None));
+        };
+        let from = match self.chain.authenticate_now(req) {
+            Progress::Done(outcome) => return Connect::Now(outcome),
+            Progress::Blocked { from } => from,
+        };
+        // The broker completes a parked login by client id: without one it cannot be parked.
+        let Some(req) = req.filter(|r| !r.client_id.is_empty()) else {
+            return Connect::Now(self.chain.authenticate(req, None));
+        };
+        let job = ParkedLogin {
+            username: req.username.to_string(),
+            password: req.password.clone(),
+            client_id: req.client_id.to_string(),
+            from,
+        };
+        match parking.parker.park(req.client_id, job) {
+            Ok(()) => {
+                self.logger.debug(format_args!(
+                    "auth: user '{}' (client '{}') waits for an answer",
+                    req.username, req.client_id
+                ));
+                Connect::Parked
+            }
+            Err(Refused::Full) => {
+                if let Some(held) = parking.overflow_log.check() {
+                    self.logger.warning(format_args!(
+                        "auth: {} CONNECTs already wait for an answer (connect_max_waiting): refusing user '{}' (client '{}') and {held} more since the last report",
+                        self.connect_max_waiting, req.username, req.client_id
+                    ));
+                }
+                Connect::Now(Outcome::Error)
+            }
+            Err(Refused::Stopped) => Connect::Now(Outcome::Error),
+        }
+    }
+
+    /// The parked logins decided since the last call (client id, outcome); a login past its
+    /// deadline is refused (logged once per burst). Called on the broker's thread.
+    pub fn finished_logins(&self, now: Instant) -> Vec<(String, Outcome)> {
+        let Some(parking) = &self.parking else {
+            return Vec::new();
+        };
+        let finished = parking.parker.finished(now);
+        finished
+            .into_iter()
+            .map(|(client_id, f)| match f {
+                Finished::Answer(outcome) => (client_id, outcome),
+                Finished::Expired => {
+                    if let Some(held) = parking.expired_log.check() {
+                        self.logger.error(format_args!(
+                            "auth: no answer for client '{client_id}' before its deadline, refusing ({held} more since the last report)"
+                        ));
+                    }
+                    (client_id, Outcome::Error)
+                }
+            })
+            .collect()
+    }
+
+    /// How many parked logins wait for an answer.
+    pub fn logins_waiting(&self) -> usize {
+        self.parking.as_ref().map_or(0, |p| p.parker.waiting())
     }
 
     fn backend_names(&self) -> Vec<&'static str> {

@@ -48,6 +48,18 @@ pub trait Backend: Send + Sync {
         None
     }
 
+    /// Returns true if and only if answering this login may wait on the network or on a slow
+    /// password hash, so that on Mosquitto 2.1 it runs off the broker's thread.
+    fn auth_may_block(&self, _req: &AuthRequest<'_>) -> bool {
+        false
+    }
+
+    /// The longest one answer may take (the backend's own deadline); zero for backends that
+    /// never wait.
+    fn max_wait(&self) -> std::time::Duration {
+        std::time::Duration::ZERO
+    }
+
     /// A number that changes whenever the backend's data changes (a file reload), so cached
     /// answers from before can be told apart. Backends whose answers only change remotely keep 0.
     fn generation(&self) -> u64 {

@@ -35,6 +35,7 @@ type CallbackUnregister = unsafe extern "C" fn(
     event_data: *const c_void,
 ) -> c_int;
 type ClientString = unsafe extern "C" fn(client: *const mosquitto) -> *const c_char;
+type CompleteBasicAuth = unsafe extern "C" fn(client_id: *const c_char, result: c_int);
 
 struct Functions {
     log_printf: Option<LogPrintf>,
@@ -42,6 +43,8 @@ struct Functions {
     callback_unregister: Option<CallbackUnregister>,
     client_id: Option<ClientString>,
     client_username: Option<ClientString>,
+    /// Mosquitto 2.1 only: absent in 2.0 and 1.6, hence looked up, never linked.
+    complete_basic_auth: Option<CompleteBasicAuth>,
 }
 
 fn lookup(name: &str) -> *mut c_void {
@@ -71,6 +74,7 @@ static FUNCTIONS: Lazy<Functions> = Lazy::new(|| Functions {
     callback_unregister: symbol!("mosquitto_callback_unregister", CallbackUnregister),
     client_id: symbol!("mosquitto_client_id", ClientString),
     client_username: symbol!("mosquitto_client_username", ClientString),
+    complete_basic_auth: symbol!("mosquitto_complete_basic_auth", CompleteBasicAuth),
 });
 
 fn broker_log(level: Level, line: &str) {
@@ -149,4 +153,19 @@ pub unsafe fn client_username<'a>(client: *const mosquitto) -> Option<&'a [u8]> 
     let f = FUNCTIONS.client_username?;
     // SAFETY: as for client_id.
     unsafe { super::convert::cstr(f(client)) }
+}
+
+/// Returns true if and only if the broker can complete a login later (Mosquitto 2.1).
+pub fn can_complete_basic_auth() -> bool {
+    FUNCTIONS.complete_basic_auth.is_some()
+}
+
+/// Completes a login parked with `MOSQ_ERR_AUTH_DELAYED`: `result` 0 admits the client,
+/// anything else refuses it. Does nothing for a client that has gone. Broker's thread only.
+pub fn complete_basic_auth(client_id: &str, result: c_int) {
+    let (Some(f), Ok(id)) = (FUNCTIONS.complete_basic_auth, CString::new(client_id)) else {
+        return;
+    };
+    // SAFETY: a valid C string; the broker looks the id up and ignores unknown ones.
+    unsafe { f(id.as_ptr(), result) };
 }

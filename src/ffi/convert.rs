@@ -74,6 +74,15 @@ pub unsafe fn event<'a, T>(p: *mut c_void) -> Option<&'a T> {
     unsafe { p.cast::<T>().as_ref() }
 }
 
+/// The event structure behind a callback's `event_data`, writable (the tick's `next_*`).
+///
+/// # Safety
+/// As for [`event`], and nothing else may access it during `'a`.
+pub unsafe fn event_mut<'a, T>(p: *mut c_void) -> Option<&'a mut T> {
+    // SAFETY: per the caller's contract.
+    unsafe { p.cast::<T>().as_mut() }
+}
+
 /// Stores `value` where the broker asked for its `userdata`; false (nothing stored) for NULL.
 ///
 /// # Safety

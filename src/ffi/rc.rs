@@ -5,6 +5,10 @@ use std::os::raw::c_int;
 use super::sys::mosq_err_t::*;
 use crate::chain::Outcome;
 
+/// `MOSQ_ERR_AUTH_DELAYED` (Mosquitto 2.1's `include/mosquitto/defs.h`; absent from 2.0's
+/// headers that the bindings are made from): the answer comes later.
+pub const AUTH_DELAYED: c_int = -5;
+
 /// The return code of a password check.
 ///
 /// A backend error refuses the client with CONNACK "not authorised" (fail closed) rather than

@@ -5,12 +5,13 @@ use std::os::raw::c_int;
 
 use super::rc;
 use crate::chain::Outcome;
-use crate::plugin::Plugin;
+use crate::plugin::{Connect, Plugin};
 use crate::request::{AclRequest, AuthRequest, Undecodable};
 use crate::secret::Secret;
 
 /// A password check. `username` is `None` for a client that sent none (anonymous), `password`
-/// `None` for a client that sent none or an empty one.
+/// `None` for a client that sent none or an empty one. A parked login returns
+/// [`rc::AUTH_DELAYED`]; [`tick`] completes it.
 pub fn basic_auth(
     plugin: &Plugin,
     username: Option<&[u8]>,
@@ -19,17 +20,29 @@ pub fn basic_auth(
 ) -> c_int {
     let password = Secret::new(password.unwrap_or_default());
     let client_id = client_id.unwrap_or_default();
-    let outcome = match username.map(|u| AuthRequest::decode(u, &password, client_id)) {
-        None => plugin.chain().authenticate(None, None),
-        Some(Ok(req)) => plugin.chain().authenticate(Some(&req), None),
+    let connect = match username.map(|u| AuthRequest::decode(u, &password, client_id)) {
+        None => plugin.connect(None),
+        Some(Ok(req)) => plugin.connect(Some(&req)),
         Some(Err(_)) => {
             plugin.logger().info(format_args!(
                 "auth: username or client id is not UTF-8, refusing"
             ));
-            Outcome::Deny
+            Connect::Now(Outcome::Deny)
         }
     };
-    rc::auth(outcome)
+    match connect {
+        Connect::Now(outcome) => rc::auth(outcome),
+        Connect::Parked => rc::AUTH_DELAYED,
+    }
+}
+
+/// The broker's tick: completes the parked logins that were decided (or ran out of time).
+/// Returns the milliseconds until the broker should tick again: short while logins wait.
+pub fn tick(plugin: &Plugin, complete: impl Fn(&str, c_int)) -> Option<u32> {
+    for (client_id, outcome) in plugin.finished_logins(std::time::Instant::now()) {
+        complete(&client_id, rc::auth(outcome));
+    }
+    (plugin.logins_waiting() > 0).then_some(2)
 }
 
 /// An ACL check; `access` is the broker's code (1 read, 2 write, 4 subscribe, 8 unsubscribe).

@@ -9,7 +9,8 @@ use super::shim;
 use super::sys::mosq_err_t::*;
 use super::sys::mosquitto_plugin_event::*;
 use super::sys::{
-    mosquitto_evt_acl_check, mosquitto_evt_basic_auth, mosquitto_opt, mosquitto_plugin_id_t,
+    mosquitto_evt_acl_check, mosquitto_evt_basic_auth, mosquitto_evt_tick, mosquitto_opt,
+    mosquitto_plugin_id_t,
 };
 use crate::plugin::Plugin;
 
@@ -66,9 +67,16 @@ pub unsafe extern "C" fn mosquitto_plugin_init(
         }
         // SAFETY: the broker passes `option_count` options.
         let opts = unsafe { convert::options(options, option_count) };
-        let Some(plugin) = super::new_plugin(&opts) else {
+        let Some(mut plugin) = super::new_plugin(&opts) else {
             return MOSQ_ERR_INVAL;
         };
+        if broker::can_complete_basic_auth() {
+            if let Err(e) = plugin.enable_parking() {
+                plugin.logger().error(format_args!(
+                    "cannot start the login worker threads, every CONNECT is answered on the broker's thread: {e}"
+                ));
+            }
+        }
         let ud = convert::into_userdata(Instance {
             plugin,
             id: identifier,
@@ -183,11 +191,24 @@ unsafe extern "C" fn on_reload(
     })
 }
 
-/// Nothing but the log flush every guarded callback does first.
+/// Completes parked logins (Mosquitto 2.1) and asks for the next tick soon while any wait.
 unsafe extern "C" fn on_tick(
     _event: c_int,
-    _event_data: *mut c_void,
-    _userdata: *mut c_void,
+    event_data: *mut c_void,
+    userdata: *mut c_void,
 ) -> c_int {
-    guard("tick", MOSQ_ERR_SUCCESS, || MOSQ_ERR_SUCCESS)
+    guard("tick", MOSQ_ERR_SUCCESS, || {
+        // SAFETY: userdata is our Instance; event_data is a mosquitto_evt_tick.
+        let (Some(inst), Some(ed)) = (unsafe { convert::userdata::<Instance>(userdata) }, unsafe {
+            convert::event_mut::<mosquitto_evt_tick>(event_data)
+        }) else {
+            return MOSQ_ERR_SUCCESS;
+        };
+        if let Some(ms) = shim::tick(&inst.plugin, broker::complete_basic_auth) {
+            // 2.1 reads this field as `next_ms` (2.0's header calls it `next_ns`; 2.0 never
+            // parks a login, so it never gets here with one waiting).
+            ed.next_ns = ms as _;
+        }
+        MOSQ_ERR_SUCCESS
+    })
 }
