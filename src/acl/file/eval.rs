@@ -1,0 +1,398 @@
+//! Deciding a request against the parsed rules, without allocating.
+
+use super::{AclFile, Grant, Rule, RuleLevel, Segment};
+use crate::acl::topic::{self, Kind, Level};
+use crate::request::{Access, Decision};
+
+impl Grant {
+    /// True if this grant gives `access` (Subscribe needs read).
+    fn allows(self, access: Access) -> bool {
+        match (self, access) {
+            (Grant::Deny, _) => false,
+            (Grant::ReadWrite, _) => true,
+            (Grant::Read, Access::Read | Access::Subscribe) => true,
+            (Grant::Write, Access::Write) => true,
+            _ => false,
+        }
+    }
+}
+
+/// The names a request may substitute for `%u` / `%c`; `None` when the name is missing or
+/// unusable (empty, or containing `+`, `#` or `/`).
+struct Names<'a> {
+    user: Option<&'a str>,
+    client: Option<&'a str>,
+}
+
+/// A rule level seen through one request's names.
+struct LevelView<'a> {
+    level: &'a RuleLevel,
+    names: &'a Names<'a>,
+}
+
+impl Level for LevelView<'_> {
+    fn kind(&self) -> Kind {
+        match self.level {
+            RuleLevel::Plus => Kind::Plus,
+            RuleLevel::Hash => Kind::Hash,
+            RuleLevel::Literal(_) | RuleLevel::Pattern(_) => Kind::Literal,
+        }
+    }
+
+    fn eq_text(&self, text: &str) -> bool {
+        match self.level {
+            RuleLevel::Plus | RuleLevel::Hash => false,
+            RuleLevel::Literal(lit) => **lit == *text,
+            RuleLevel::Pattern(segments) => {
+                let mut rest = text;
+                for segment in segments.iter() {
+                    let piece = match segment {
+                        Segment::Text(t) => &**t,
+                        // `Rule::applies` has checked the name is there.
+                        Segment::User => self.names.user.unwrap_or(""),
+                        Segment::Client => self.names.client.unwrap_or(""),
+                    };
+                    match rest.strip_prefix(piece) {
+                        Some(r) => rest = r,
+                        None => return false,
+                    }
+                }
+                rest.is_empty()
+            }
+        }
+    }
+}
+
+impl Rule {
+    /// True when every name the rule substitutes is usable for this request.
+    fn applies(&self, names: &Names<'_>) -> bool {
+        (!self.uses_user || names.user.is_some()) && (!self.uses_client || names.client.is_some())
+    }
+
+    fn view<'a>(&'a self, names: &'a Names<'a>) -> impl Iterator<Item = LevelView<'a>> + 'a {
+        self.levels
+            .iter()
+            .map(move |level| LevelView { level, names })
+    }
+
+    /// For Read/Write: the rule's filter matches the topic; for Subscribe: it covers the
+    /// subscription filter.
+    fn hits(&self, names: &Names<'_>, topic: &str, access: Access) -> bool {
+        match access {
+            Access::Subscribe => topic::covers_levels(self.view(names), topic),
+            _ => topic::matches_levels(self.view(names), topic),
+        }
+    }
+}
+
+/// A name usable in `%u`/`%c`: non-empty and without `+`, `#` or `/`.
+fn usable_name(name: &str) -> bool {
+    !name.is_empty() && !name.bytes().any(|b| matches!(b, b'+' | b'#' | b'/'))
+}
+
+impl AclFile {
+    pub(super) fn decide(
+        &self,
+        username: Option<&str>,
+        client_id: &str,
+        topic: &str,
+        access: Access,
+    ) -> (Decision, Option<&Rule>) {
+        if access == Access::Unsubscribe {
+            return (Decision::Allow, None);
+        }
+        let block: &[Rule] = match username {
+            None => &self.anonymous,
+            Some(name) => self.users.get(name).map_or(&[], Vec::as_slice),
+        };
+        let names = Names {
+            user: username.filter(|u| usable_name(u)),
+            client: Some(client_id).filter(|c| usable_name(c)),
+        };
+        // A deny pattern cannot be evaluated for a name it may not be substituted with (one
+        // containing `+`, `#` or `/`, or empty): fail closed and deny, rather than let such a
+        // name slip past the deny.
+        let unusable_user = username.is_some() && names.user.is_none();
+        let unusable_client = names.client.is_none();
+        if let Some(rule) = self.patterns.iter().find(|r| {
+            r.grant == Grant::Deny
+                && ((r.uses_user && unusable_user) || (r.uses_client && unusable_client))
+        }) {
+            return (Decision::Deny, Some(rule));
+        }
+        let rules = || {
+            block
+                .iter()
+                .chain(self.patterns.iter().filter(|r| r.applies(&names)))
+        };
+        if let Some(rule) =
+            rules().find(|r| r.grant == Grant::Deny && r.hits(&names, topic, access))
+        {
+            return (Decision::Deny, Some(rule));
+        }
+        if let Some(rule) =
+            rules().find(|r| r.grant.allows(access) && r.hits(&names, topic, access))
+        {
+            return (Decision::Allow, Some(rule));
+        }
+        (Decision::Defer, None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::{parse_ok, BASIC, WHOLE_TREE};
+    use super::*;
+
+    // One named test per row:
+    // `name: acl, username, client id, topic, access => decision;`
+    macro_rules! check_tests {
+        ($($name:ident: $acl:expr, $user:expr, $client:expr, $topic:expr, $access:ident
+            => $expected:ident;)*) => {
+            $(
+                #[test]
+                fn $name() {
+                    let acl = parse_ok($acl);
+                    let (user, client, topic) = ($user, $client, $topic);
+                    let got = acl.check(user, client, topic, Access::$access);
+                    assert_eq!(
+                        got,
+                        Decision::$expected,
+                        "check({user:?}, {client:?}, {topic:?}, {})",
+                        Access::$access
+                    );
+                    let (decision, rule) = acl.explain(user, client, topic, Access::$access);
+                    assert_eq!(decision, got, "explain disagrees with check");
+                    let decided_by_rule =
+                        got != Decision::Defer && Access::$access != Access::Unsubscribe;
+                    assert_eq!(rule.is_some(), decided_by_rule, "rule: {rule:?}");
+                }
+            )*
+        };
+    }
+
+    check_tests! {
+        // One user per access keyword on `#`.
+        tree_write_only_writes: WHOLE_TREE, Some("user01"), "c", "a/b", Write => Allow;
+        tree_write_only_no_read: WHOLE_TREE, Some("user01"), "c", "a/b", Read => Defer;
+        tree_write_only_cannot_subscribe: WHOLE_TREE, Some("user01"), "c", "a/#", Subscribe => Defer;
+        tree_write_only_cannot_subscribe_all: WHOLE_TREE, Some("user01"), "c", "#", Subscribe => Defer;
+        tree_read_only_reads: WHOLE_TREE, Some("user02"), "c", "a/b", Read => Allow;
+        tree_read_only_no_write: WHOLE_TREE, Some("user02"), "c", "a/b", Write => Defer;
+        tree_read_only_subscribes_all: WHOLE_TREE, Some("user02"), "c", "#", Subscribe => Allow;
+        tree_read_only_subscribes_plus: WHOLE_TREE, Some("user02"), "c", "+/x/#", Subscribe => Allow;
+        tree_read_only_no_sys_read: WHOLE_TREE, Some("user02"), "c", "$SYS/uptime", Read => Defer;
+        tree_read_only_no_sys_subscribe: WHOLE_TREE, Some("user02"), "c", "$SYS/#", Subscribe => Defer;
+        tree_readwrite_reads: WHOLE_TREE, Some("user03"), "c", "a", Read => Allow;
+        tree_readwrite_writes: WHOLE_TREE, Some("user03"), "c", "a/b/c", Write => Allow;
+        tree_readwrite_subscribes: WHOLE_TREE, Some("user03"), "c", "#", Subscribe => Allow;
+        tree_readwrite_no_dollar_write: WHOLE_TREE, Some("user03"), "c", "$x/y", Write => Defer;
+        tree_unknown_user: WHOLE_TREE, Some("user04"), "c", "a", Read => Defer;
+        tree_anonymous: WHOLE_TREE, None, "c", "a", Read => Defer;
+        tree_unsubscribe: WHOLE_TREE, Some("user04"), "c", "#", Unsubscribe => Allow;
+
+        // Anonymous block.
+        anon_reads_public: BASIC, None, "c1", "public/news", Read => Allow;
+        anon_reads_public_parent: BASIC, None, "c1", "public", Read => Allow;
+        anon_cannot_write_public: BASIC, None, "c1", "public/news", Write => Defer;
+        anon_subscribes_public: BASIC, None, "c1", "public/+/x", Subscribe => Allow;
+        anon_cannot_subscribe_all: BASIC, None, "c1", "#", Subscribe => Defer;
+        user_not_in_anon_block: BASIC, Some("alice"), "c1", "public/news", Read => Defer;
+        unknown_user_not_in_anon_block: BASIC, Some("dave"), "c1", "public/news", Read => Defer;
+
+        // Access keywords.
+        rw_default_read: BASIC, Some("alice"), "c1", "alice/x", Read => Allow;
+        rw_default_write: BASIC, Some("alice"), "c1", "alice/x", Write => Allow;
+        rw_default_parent: BASIC, Some("alice"), "c1", "alice", Write => Allow;
+        read_only_read: BASIC, Some("alice"), "c1", "shared/a", Read => Allow;
+        read_only_no_write: BASIC, Some("alice"), "c1", "shared/a", Write => Defer;
+        write_only_write: BASIC, Some("alice"), "c1", "cmd/alice", Write => Allow;
+        write_only_no_read: BASIC, Some("alice"), "c1", "cmd/alice", Read => Defer;
+        write_only_cannot_subscribe: BASIC, Some("alice"), "c1", "cmd/alice", Subscribe => Defer;
+        other_users_rules_not_applied: BASIC, Some("bob"), "c1", "alice/x", Read => Defer;
+
+        // Deny.
+        deny_read: BASIC, Some("alice"), "c1", "alice/secret/k", Read => Deny;
+        deny_write: BASIC, Some("alice"), "c1", "alice/secret/k", Write => Deny;
+        deny_parent: BASIC, Some("alice"), "c1", "alice/secret", Read => Deny;
+        deny_not_sibling: BASIC, Some("alice"), "c1", "alice/secretive", Read => Allow;
+        deny_wins_over_pattern_grant: BASIC, Some("bob"), "c1", "users/bob/blocked", Write => Deny;
+        pattern_deny_wins_over_user_grant: BASIC, Some("alice"), "c1", "alice/locked", Write => Deny;
+        pattern_deny_wins_over_pattern_grant: BASIC, Some("bob"), "c1", "users/bob/private", Write => Deny;
+        pattern_deny_other_user: BASIC, Some("bob"), "c1", "alice/locked", Write => Defer;
+
+        // Subscribe coverage.
+        sub_alice_all_own: BASIC, Some("alice"), "c1", "alice/#", Subscribe => Allow;
+        sub_alice_plus: BASIC, Some("alice"), "c1", "alice/x/+", Subscribe => Allow;
+        sub_alice_parent: BASIC, Some("alice"), "c1", "alice", Subscribe => Allow;
+        sub_alice_everything: BASIC, Some("alice"), "c1", "#", Subscribe => Defer;
+        sub_alice_plus_x: BASIC, Some("alice"), "c1", "+/x", Subscribe => Defer;
+        sub_alice_plus_hash: BASIC, Some("alice"), "c1", "+/#", Subscribe => Defer;
+        sub_deny_covers: BASIC, Some("alice"), "c1", "alice/secret/#", Subscribe => Deny;
+        sub_deny_covers_plus: BASIC, Some("alice"), "c1", "alice/secret/+", Subscribe => Deny;
+        sub_deny_covers_parent: BASIC, Some("alice"), "c1", "alice/secret", Subscribe => Deny;
+        sub_read_plus_exact: BASIC, Some("alice"), "c1", "shared/+", Subscribe => Allow;
+        sub_read_plus_not_hash: BASIC, Some("alice"), "c1", "shared/#", Subscribe => Defer;
+        sub_read_plus_not_deeper: BASIC, Some("alice"), "c1", "shared/a/b", Subscribe => Defer;
+        sub_invalid_filter: BASIC, Some("carol"), "c1", "a/#/b", Subscribe => Defer;
+        sub_carol_all: BASIC, Some("carol"), "c1", "#", Subscribe => Allow;
+        sub_carol_not_sys: BASIC, Some("carol"), "c1", "$SYS/#", Subscribe => Defer;
+        sub_pattern_grant: BASIC, Some("bob"), "cb", "clients/cb/#", Subscribe => Allow;
+        sub_pattern_grant_other: BASIC, Some("bob"), "cb", "clients/cx/#", Subscribe => Defer;
+
+        // Patterns.
+        pattern_client: BASIC, Some("bob"), "c7", "clients/c7/status", Read => Allow;
+        pattern_client_other: BASIC, Some("bob"), "c7", "clients/c8/status", Read => Defer;
+        pattern_client_anonymous: BASIC, None, "c7", "clients/c7/status", Read => Allow;
+        pattern_user: BASIC, Some("bob"), "c7", "users/bob/x", Write => Allow;
+        pattern_user_parent: BASIC, Some("bob"), "c7", "users/bob", Write => Allow;
+        pattern_user_other: BASIC, Some("bob"), "c7", "users/alice/x", Write => Defer;
+        pattern_user_no_read: BASIC, Some("bob"), "c7", "users/bob/x", Read => Defer;
+        pattern_user_unknown_user: BASIC, Some("dave"), "c7", "users/dave/x", Write => Allow;
+        pattern_user_not_anonymous: BASIC, None, "c7", "users//x", Write => Defer;
+        pattern_user_not_anonymous_literal: BASIC, None, "c7", "users/%u/x", Write => Defer;
+        pattern_inside_level: BASIC, Some("bob"), "c7", "sys/bob-c7", Read => Allow;
+        pattern_inside_level_wrong: BASIC, Some("bob"), "c7", "sys/bob-c8", Read => Defer;
+        pattern_prefix_of_name: BASIC, Some("guest"), "c7", "users/gues/x", Write => Defer;
+        pattern_longer_than_name: BASIC, Some("guest"), "c7", "users/guestt/x", Write => Defer;
+
+        // Client-chosen names with wildcards or separators never fill a pattern; BASIC has
+        // `%u` deny patterns, which then fail closed: everything is denied to such a user.
+        plus_username: BASIC, Some("+"), "c7", "users/x/y", Write => Deny;
+        plus_username_literal: BASIC, Some("+"), "c7", "users/+/y", Write => Deny;
+        hash_username: BASIC, Some("#"), "c7", "users/x", Write => Deny;
+        slash_username: BASIC, Some("a/b"), "c7", "users/a/b/x", Write => Deny;
+        plus_inside_username: BASIC, Some("a+b"), "c7", "users/a+b/x", Write => Deny;
+        empty_username: BASIC, Some(""), "c7", "users//x", Write => Deny;
+        plus_username_no_deny_patterns: "pattern write users/%u/#\n", Some("+"), "c7", "users/x/y", Write => Defer;
+        plus_username_grant_pattern_skipped: "pattern write users/%u/#\ntopic write users/+/y\n", None, "c7", "users/x/y", Write => Allow;
+        plus_client: BASIC, Some("bob"), "+", "clients/x/status", Read => Defer;
+        hash_client: BASIC, Some("bob"), "#", "clients/x", Read => Defer;
+        slash_client: BASIC, Some("bob"), "a/b", "clients/a/b/status", Read => Defer;
+        slash_client_subscribe: BASIC, Some("bob"), "a/b", "clients/a/b/#", Subscribe => Defer;
+        bad_client_keeps_user_pattern: BASIC, Some("bob"), "+", "users/bob/x", Write => Allow;
+        bad_user_fails_closed_on_user_deny_pattern: BASIC, Some("a/b"), "c7", "clients/c7/x", Read => Deny;
+        bad_client_skips_both_names: BASIC, Some("bob"), "a/b", "sys/bob-a/b", Read => Defer;
+        // A deny pattern cannot be skipped by choosing such a name: it fails closed.
+        bad_user_pattern_deny_fails_closed: BASIC, Some("ev/il"), "c7", "ev/il/locked", Write => Deny;
+        bad_user_pattern_deny_fails_closed_elsewhere: BASIC, Some("ev/il"), "c7", "other/x", Write => Deny;
+        good_user_pattern_deny: BASIC, Some("carol"), "c7", "carol/locked", Write => Deny;
+
+        // Unsubscribe and the empty file.
+        unsubscribe_anything: BASIC, Some("alice"), "c1", "#", Unsubscribe => Allow;
+        unsubscribe_denied_topic: BASIC, Some("alice"), "c1", "alice/secret/#", Unsubscribe => Allow;
+        empty_read: "", Some("alice"), "c1", "a", Read => Defer;
+        empty_write: "", Some("alice"), "c1", "a", Write => Defer;
+        empty_subscribe: "", Some("alice"), "c1", "#", Subscribe => Defer;
+        empty_anonymous: "", None, "c1", "a", Read => Defer;
+        empty_unsubscribe: "", None, "c1", "#", Unsubscribe => Allow;
+        comments_only: "# nothing\n\n   # here\n", Some("a"), "c", "a", Write => Defer;
+        user_without_rules: "user alice\n", Some("alice"), "c1", "a", Read => Defer;
+
+        // Odd topics.
+        invalid_topic_read: WHOLE_TREE, Some("user03"), "c", "a/+", Read => Defer;
+        empty_topic_write: WHOLE_TREE, Some("user03"), "c", "", Write => Defer;
+        dollar_deeper_level: WHOLE_TREE, Some("user03"), "c", "a/$x", Write => Allow;
+        dollar_literal_rule: "user u\ntopic read $SYS/#\n", Some("u"), "c", "$SYS/uptime", Read => Allow;
+        dollar_literal_rule_subscribe: "user u\ntopic read $SYS/#\n", Some("u"), "c", "$SYS/+", Subscribe => Allow;
+    }
+
+    // --- Compiled rules agree with the string functions --------------------------------------
+
+    #[test]
+    fn compiled_rules_agree_with_topic_functions() {
+        let levels = ["a", "b", "$x", "", "+", "#"];
+        let mut filters: Vec<String> = levels.iter().map(|l| l.to_string()).collect();
+        for _ in 0..2 {
+            let longer: Vec<String> = filters
+                .iter()
+                .flat_map(|p| levels.iter().map(move |l| format!("{p}/{l}")))
+                .collect();
+            filters.extend(longer);
+        }
+        filters.retain(|f| topic::valid_filter(f));
+        let topics: Vec<String> = filters
+            .iter()
+            .map(|f| f.replace('+', "zz").replace('#', "q"))
+            .filter(|t| topic::valid_topic(t))
+            .collect();
+        let names = Names {
+            user: Some("u"),
+            client: Some("c"),
+        };
+        for g in &filters {
+            let rule = Rule::new(1, g, Grant::Read, g, true);
+            // The same filter with the username spelled as a placeholder.
+            let templated = g.replace('a', "%u");
+            let pattern = Rule::new(1, &templated, Grant::Read, &templated, true);
+            let names_a = Names {
+                user: Some("a"),
+                client: Some("c"),
+            };
+            for f in &filters {
+                let expected = topic::covers(g, f);
+                assert_eq!(
+                    rule.hits(&names, f, Access::Subscribe),
+                    expected,
+                    "{g} covers {f}"
+                );
+                assert_eq!(
+                    pattern.hits(&names_a, f, Access::Subscribe),
+                    expected,
+                    "{templated} (u=a) covers {f}"
+                );
+            }
+            for t in &topics {
+                let expected = topic::matches(g, t);
+                assert_eq!(
+                    rule.hits(&names, t, Access::Read),
+                    expected,
+                    "{g} matches {t}"
+                );
+                assert_eq!(
+                    pattern.hits(&names_a, t, Access::Read),
+                    expected,
+                    "{templated} (u=a) matches {t}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn ten_thousand_users_stay_fast() {
+        use std::fmt::Write as _;
+        let mut text = String::new();
+        for i in 0..10_000 {
+            let _ = write!(
+                text,
+                "user user{i}\ntopic readwrite home/{i}/#\ntopic read shared/+/status\n\
+                 topic deny home/{i}/locked\n"
+            );
+        }
+        text.push_str("pattern read clients/%c/#\npattern write devices/%u/+/set\n");
+        let start = std::time::Instant::now();
+        let acl = parse_ok(&text);
+        assert_eq!((acl.user_count(), acl.rule_count()), (10_000, 30_002));
+        let mut allowed = 0;
+        for i in 0..10_000 {
+            let user = format!("user{i}");
+            let topic = format!("home/{i}/x");
+            let user = Some(user.as_str());
+            for access in [Access::Read, Access::Write, Access::Subscribe] {
+                if acl.check(user, "c", &topic, access) == Decision::Allow {
+                    allowed += 1;
+                }
+            }
+            let locked = if i == 0 {
+                Decision::Deny
+            } else {
+                Decision::Defer
+            };
+            assert_eq!(acl.check(user, "c", "home/0/locked", Access::Read), locked);
+        }
+        assert_eq!(allowed, 30_000);
+        // Generous: this runs unoptimised on a shared machine.
+        let elapsed = start.elapsed();
+        assert!(elapsed.as_secs() < 20, "took {elapsed:?}");
+    }
+}

@@ -1,0 +1,221 @@
+//! The files backend: mosquitto's password file and ACL file formats.
+//!
+//! Both files are parsed completely into an immutable [`Snapshot`] that is swapped in
+//! atomically, so a check never sees half a file, and a file that fails to load on reload
+//! leaves the last good snapshot in force.
+//!
+//! Decisions:
+//! - authentication: a user absent from the password file is not ours (defer); a user whose
+//!   line is malformed is locked out (deny) and reported as `file:line`; an empty password is
+//!   refused; otherwise the hash decides.
+//! - ACL: with an ACL file, its rules decide (see [`crate::acl::file`]). Without one, like
+//!   mosquitto without `acl_file`, every topic is allowed, but only to this backend's own users
+//!   and to anonymous clients; other users are deferred to the next backend.
+//! - superusers: the files have none (use `auth_opt_superusers`).
+//!
+//! This file holds the backend and its answers; `settings.rs` its options, `password.rs` the
+//! password file, `watch.rs` the reloading (change detection, the watcher thread).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use arc_swap::ArcSwap;
+
+use crate::acl::file::AclFile;
+use crate::backend::Backend;
+use crate::log::Logger;
+use crate::options::ConfigError;
+use crate::request::{AclRequest, Answer, AuthRequest, Verdict};
+
+mod password;
+mod settings;
+mod watch;
+
+pub use password::PasswordFile;
+pub use settings::{spec, FilesSettings, OPTIONS};
+
+use watch::{FileVersion, Watcher};
+
+/// Everything the files backend has loaded, swapped as a whole.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    /// The password file, if configured.
+    pub passwords: Option<PasswordFile>,
+    /// The ACL file, if configured.
+    pub acl: Option<AclFile>,
+}
+
+struct Inner {
+    settings: FilesSettings,
+    state: ArcSwap<Snapshot>,
+    generation: AtomicU64,
+    logger: Logger,
+    /// Versions of the files at the last load attempt, good or failed (so a file that failed
+    /// is read again only once it changes), and that attempt's error if it failed (only stored).
+    seen: Mutex<(Vec<Option<FileVersion>>, Option<String>)>,
+}
+
+/// The files backend.
+pub struct FilesBackend {
+    inner: Arc<Inner>,
+    watcher: Mutex<Option<Watcher>>,
+}
+
+impl std::fmt::Debug for FilesBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FilesBackend")
+            .field("settings", &self.inner.settings)
+            .finish()
+    }
+}
+
+impl FilesBackend {
+    /// Loads the files. A missing or unreadable file, or an ACL file with errors, is fatal at
+    /// start-up; malformed password lines are logged and lock out their user.
+    pub fn new(settings: FilesSettings, logger: Logger) -> Result<FilesBackend, ConfigError> {
+        let inner = Inner {
+            settings,
+            state: ArcSwap::from_pointee(Snapshot::default()),
+            generation: AtomicU64::new(0),
+            logger,
+            seen: Mutex::new((Vec::new(), None)),
+        };
+        inner.reload().map_err(ConfigError::Other)?;
+        if inner.state.load().acl.is_none() {
+            logger.notice(format_args!(
+                "files: no acl_file: users of the password file and anonymous clients may use every topic"
+            ));
+        }
+        Ok(FilesBackend {
+            inner: Arc::new(inner),
+            watcher: Mutex::new(None),
+        })
+    }
+
+    /// The snapshot in force.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.inner.state.load_full()
+    }
+
+    /// Checks the files for changes now (what the watcher thread does every interval).
+    pub fn poll(&self) {
+        self.inner.poll()
+    }
+}
+
+impl Backend for FilesBackend {
+    fn name(&self) -> &'static str {
+        "files"
+    }
+
+    fn authenticate(&self, req: &AuthRequest<'_>) -> Answer {
+        let state = self.inner.state.load();
+        Ok(match &state.passwords {
+            None => Verdict::DEFER,
+            Some(p) => p.check(req.username, req.password.expose()).into(),
+        })
+    }
+
+    fn superuser(&self, _username: &str) -> Answer {
+        Ok(Verdict::DEFER)
+    }
+
+    fn has_superusers(&self) -> bool {
+        false
+    }
+
+    fn answers_from_memory(&self) -> bool {
+        true
+    }
+
+    fn acl(&self, req: &AclRequest<'_>) -> Answer {
+        let state = self.inner.state.load();
+        Ok(match &state.acl {
+            Some(acl) => acl
+                .check(req.username, req.client_id, req.topic, req.access)
+                .into(),
+            None => {
+                let ours = match (req.username, &state.passwords) {
+                    (None, _) => true,
+                    (Some(u), Some(p)) => p.contains(u),
+                    (Some(_), None) => false,
+                };
+                if ours {
+                    Verdict::ALLOW
+                } else {
+                    Verdict::DEFER
+                }
+            }
+        })
+    }
+
+    fn reload(&self) -> Result<(), String> {
+        self.inner.reload()
+    }
+
+    fn generation(&self) -> u64 {
+        self.inner.generation.load(Ordering::Acquire)
+    }
+
+    fn explain_acl(&self, req: &AclRequest<'_>) -> Option<String> {
+        let state = self.inner.state.load();
+        let Some(acl) = &state.acl else {
+            return Some("no acl_file: every topic is allowed to the password file's users".into());
+        };
+        let (_, rule) = acl.explain(req.username, req.client_id, req.topic, req.access);
+        let path = self
+            .inner
+            .settings
+            .acl_file
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        rule.map(|r| format!("{path}:{}: {}", r.line, r.text))
+    }
+
+    fn start(&self) {
+        let Some(interval) = self.inner.settings.reload_interval else {
+            return;
+        };
+        match Watcher::spawn(self.inner.clone(), interval) {
+            Ok(watcher) => *self.watcher.lock().unwrap_or_else(|e| e.into_inner()) = Some(watcher),
+            Err(e) => self.inner.logger.warning(format_args!(
+                "files: cannot start the file watcher ({e}); files are re-read on SIGHUP only"
+            )),
+        }
+    }
+
+    fn stop(&self) {
+        if let Some(watcher) = self
+            .watcher
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+        {
+            watcher.stop();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    use crate::hash::SaltEncoding;
+
+    #[test]
+    fn missing_password_file_is_fatal_and_names_the_path() {
+        let settings = FilesSettings {
+            password_file: Some(PathBuf::from("/nonexistent/mosq-auth/pw")),
+            acl_file: None,
+            salt_encoding: SaltEncoding::Auto,
+            reload_interval: None,
+        };
+        let err = FilesBackend::new(settings, Logger::default()).unwrap_err();
+        assert!(
+            err.to_string().contains("/nonexistent/mosq-auth/pw"),
+            "{err}"
+        );
+    }
+}

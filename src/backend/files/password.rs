@@ -1,0 +1,134 @@
+//! The password file: `user:hash` lines, every hash parsed at load time.
+
+use std::collections::HashMap;
+use std::fs;
+use std::path::Path;
+
+use crate::hash::{PasswordHash, SaltEncoding};
+use crate::request::Decision;
+
+/// A user's entry in the password file.
+#[derive(Clone, Debug)]
+enum UserEntry {
+    /// A valid hash.
+    Hash(PasswordHash),
+    /// The line was malformed: the user is locked out until it is fixed.
+    Locked,
+}
+
+/// A parsed password file.
+#[derive(Clone, Debug, Default)]
+pub struct PasswordFile {
+    users: HashMap<String, UserEntry>,
+}
+
+impl PasswordFile {
+    /// Parses the text of a password file. Problems are returned as `path:line: message`
+    /// warnings: a malformed line locks out only its user.
+    pub fn parse(path: &Path, text: &str, salt: SaltEncoding) -> (PasswordFile, Vec<String>) {
+        let mut users: HashMap<String, UserEntry> = HashMap::new();
+        let mut first_line: HashMap<String, usize> = HashMap::new();
+        let mut warnings = Vec::new();
+        for (i, raw) in text.lines().enumerate() {
+            let lineno = i + 1;
+            let line = raw.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let where_ = format!("{}:{lineno}", path.display());
+            let Some((user, hash)) = line.split_once(':') else {
+                warnings.push(format!("{where_}: expected `username:hash`, line ignored"));
+                continue;
+            };
+            if user.is_empty() {
+                warnings.push(format!("{where_}: empty username, line ignored"));
+                continue;
+            }
+            if let Some(first) = first_line.get(user) {
+                warnings.push(format!(
+                    "{where_}: user '{user}' already defined on line {first}; this line is ignored"
+                ));
+                continue;
+            }
+            first_line.insert(user.to_string(), lineno);
+            let entry = match PasswordHash::parse(hash.trim(), salt) {
+                Ok(h) => UserEntry::Hash(h),
+                Err(e) => {
+                    warnings.push(format!("{where_}: user '{user}' is locked out: {e}"));
+                    UserEntry::Locked
+                }
+            };
+            users.insert(user.to_string(), entry);
+        }
+        (PasswordFile { users }, warnings)
+    }
+
+    /// Reads and parses the file at `path`.
+    pub fn load(path: &Path, salt: SaltEncoding) -> Result<(PasswordFile, Vec<String>), String> {
+        let text = fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(PasswordFile::parse(path, &text, salt))
+    }
+
+    /// Returns true if and only if the file has a line for `username` (valid or not).
+    pub fn contains(&self, username: &str) -> bool {
+        self.users.contains_key(username)
+    }
+
+    /// The number of users.
+    pub fn len(&self) -> usize {
+        self.users.len()
+    }
+
+    /// Returns true if and only if there are no users.
+    pub fn is_empty(&self) -> bool {
+        self.users.is_empty()
+    }
+
+    /// Checks a password: `Defer` for an unknown user; `Deny` for a locked one, an empty
+    /// password or a mismatch.
+    pub fn check(&self, username: &str, password: &[u8]) -> Decision {
+        match self.users.get(username) {
+            None => Decision::Defer,
+            Some(UserEntry::Locked) => Decision::Deny,
+            Some(UserEntry::Hash(_)) if password.is_empty() => Decision::Deny,
+            Some(UserEntry::Hash(h)) => {
+                if h.verify(password) {
+                    Decision::Allow
+                } else {
+                    Decision::Deny
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hash::SaltEncoding;
+
+    #[test]
+    fn malformed_lines_are_reported_with_file_and_line_and_lock_out_only_that_user() {
+        let text = "# comment\n\nalice:$7$nonsense\nbob\n:nohash\ncarol:$7$x\ncarol:$7$y\n";
+        let (file, warnings) = PasswordFile::parse(Path::new("/etc/pw"), text, SaltEncoding::Auto);
+        assert!(
+            warnings[0].starts_with("/etc/pw:3: user 'alice' is locked out: "),
+            "{warnings:?}"
+        );
+        assert_eq!(
+            warnings[1],
+            "/etc/pw:4: expected `username:hash`, line ignored"
+        );
+        assert_eq!(warnings[2], "/etc/pw:5: empty username, line ignored");
+        assert!(
+            warnings[4].starts_with("/etc/pw:7: user 'carol' already defined on line 6"),
+            "{warnings:?}"
+        );
+        assert_eq!(file.check("alice", b"x"), Decision::Deny);
+        assert_eq!(file.check("nobody", b"x"), Decision::Defer);
+        assert!(
+            warnings.iter().all(|w| !w.contains("nonsense")),
+            "hash text leaked: {warnings:?}"
+        );
+    }
+}
