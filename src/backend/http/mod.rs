@@ -63,13 +63,15 @@ use crate::request::{
 };
 
 pub mod breaker;
+mod endpoint;
+pub mod options;
 pub mod response;
 pub mod settings;
+mod tls;
 pub mod wire;
 
-pub use settings::{
-    spec, HttpSettings, Method, ParamsMode, Profile, ResponseMode, DEFAULT_USER_AGENT, OPTIONS,
-};
+pub use options::{spec, OPTIONS};
+pub use settings::{HttpSettings, Method, ParamsMode, Profile, ResponseMode, DEFAULT_USER_AGENT};
 
 use breaker::{Breaker, Change};
 use wire::Call;
