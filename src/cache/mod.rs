@@ -20,6 +20,7 @@
 //!   as the broker's own `acl_file`.
 
 mod front;
+mod key;
 mod settings;
 
 use std::hash::BuildHasher;
@@ -33,51 +34,16 @@ use moka::sync::Cache;
 use moka::Expiry;
 
 use front::Hit;
-use sha2::{Digest, Sha256};
 
 use crate::backend::Backend;
 use crate::log::Logger;
-use crate::request::{Access, AclRequest, Answer, AuthRequest, CacheHint, Decision, Verdict};
+use crate::request::{AclRequest, Answer, AuthRequest, CacheHint, Decision, Verdict};
 use crate::stats::{BackendStats, Check};
 
+pub use key::AclKey;
 pub use settings::{spec, CacheSettings, OPTIONS};
 
-/// The key of a cached ACL answer: the fields themselves.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct AclKey {
-    username: Option<Box<str>>,
-    client_id: Box<str>,
-    topic: Box<str>,
-    access: Access,
-}
-
-impl AclKey {
-    fn new(req: &AclRequest<'_>) -> AclKey {
-        AclKey {
-            username: req.username.map(Into::into),
-            client_id: req.client_id.into(),
-            topic: req.topic.into(),
-            access: req.access,
-        }
-    }
-
-    /// True if this key is `req`'s.
-    fn is(&self, req: &AclRequest<'_>) -> bool {
-        *self.topic == *req.topic
-            && *self.client_id == *req.client_id
-            && self.username.as_deref() == req.username
-            && self.access == req.access
-    }
-
-    fn request(&self) -> AclRequest<'_> {
-        AclRequest {
-            username: self.username.as_deref(),
-            client_id: &self.client_id,
-            topic: &self.topic,
-            access: self.access,
-        }
-    }
-}
+use key::AuthKeys;
 
 /// One cached answer: plain data, copied out on a hit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -150,7 +116,7 @@ fn random_u64() -> u64 {
 
 struct Caches {
     settings: CacheSettings,
-    secret: [u8; 32],
+    auth_keys: AuthKeys,
     auth: Cache<[u8; 32], Entry>,
     superuser: Cache<Box<str>, Entry>,
     acl: Cache<AclKey, Entry>,
@@ -160,15 +126,10 @@ struct Caches {
 
 impl Caches {
     fn new(settings: CacheSettings) -> Caches {
-        let mut secret = [0u8; 32];
-        if getrandom::getrandom(&mut secret).is_err() {
-            // Without randomness the key is still unambiguous; it is only not secret.
-            secret = Sha256::digest(format!("{:?}{}", Instant::now(), std::process::id())).into();
-        }
         let max = settings.max_entries;
         Caches {
             settings,
-            secret,
+            auth_keys: AuthKeys::new(),
             auth: build(max),
             superuser: build(max),
             acl: build(max),
@@ -202,17 +163,7 @@ impl Caches {
     }
 
     fn auth_key(&self, req: &AuthRequest<'_>) -> [u8; 32] {
-        let mut h = Sha256::new();
-        h.update(self.secret);
-        for field in [
-            req.username.as_bytes(),
-            req.password.expose(),
-            req.client_id.as_bytes(),
-        ] {
-            h.update((field.len() as u64).to_be_bytes());
-            h.update(field);
-        }
-        h.finalize().into()
+        self.auth_keys.key(req)
     }
 
     /// The entry for `verdict`, or `None` when it must not be cached.
@@ -595,7 +546,7 @@ impl Backend for CachedBackend {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::request::BackendError;
+    use crate::request::{Access, BackendError};
     use crate::secret::Secret;
     use std::sync::atomic::{AtomicBool, AtomicUsize};
 
