@@ -19,6 +19,7 @@
 //!   table in front of moka ([`front`]) without allocating, so a warm check costs about as much
 //!   as the broker's own `acl_file`.
 
+mod entry;
 mod front;
 mod key;
 mod settings;
@@ -28,91 +29,22 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use moka::sync::Cache;
-use moka::Expiry;
 
 use front::Hit;
 
 use crate::backend::Backend;
 use crate::log::Logger;
-use crate::request::{AclRequest, Answer, AuthRequest, CacheHint, Decision, Verdict};
+use crate::request::{AclRequest, Answer, AuthRequest, Decision, Verdict};
 use crate::stats::{BackendStats, Check};
 
 pub use key::AclKey;
 pub use settings::{spec, CacheSettings, OPTIONS};
 
+use entry::Entry;
 use key::AuthKeys;
-
-/// One cached answer: plain data, copied out on a hit.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Entry {
-    decision: Decision,
-    ttl: Duration,
-    generation: u64,
-    /// When the answer ends.
-    expires: Instant,
-    /// From when a hit queues a background refresh: the last fifth of its life.
-    refresh_at: Instant,
-}
-
-impl Entry {
-    fn new(decision: Decision, ttl: Duration, now: Instant, generation: u64) -> Entry {
-        Entry {
-            decision,
-            ttl,
-            generation,
-            expires: now + ttl,
-            refresh_at: now + ttl.mul_f64(0.8),
-        }
-    }
-
-    /// Usable at `now` for a backend in `generation`.
-    fn valid(&self, now: Instant, generation: u64) -> bool {
-        self.generation == generation && now < self.expires
-    }
-}
-
-struct EntryExpiry;
-
-impl<K> Expiry<K, Entry> for EntryExpiry {
-    fn expire_after_create(
-        &self,
-        _key: &K,
-        value: &Entry,
-        _created_at: Instant,
-    ) -> Option<Duration> {
-        Some(value.ttl)
-    }
-
-    fn expire_after_update(
-        &self,
-        _key: &K,
-        value: &Entry,
-        _updated_at: Instant,
-        _duration_until_expiry: Option<Duration>,
-    ) -> Option<Duration> {
-        Some(value.ttl)
-    }
-}
-
-fn build<K>(max: u64) -> Cache<K, Entry>
-where
-    K: std::hash::Hash + Eq + Send + Sync + 'static,
-{
-    Cache::builder()
-        .max_capacity(max)
-        .expire_after(EntryExpiry)
-        .build()
-}
-
-fn random_u64() -> u64 {
-    let mut b = [0u8; 8];
-    // Jitter only; a failure means no jitter.
-    let _ = getrandom::getrandom(&mut b);
-    u64::from_le_bytes(b)
-}
 
 struct Caches {
     settings: CacheSettings,
@@ -130,9 +62,9 @@ impl Caches {
         Caches {
             settings,
             auth_keys: AuthKeys::new(),
-            auth: build(max),
-            superuser: build(max),
-            acl: build(max),
+            auth: entry::store(max),
+            superuser: entry::store(max),
+            acl: entry::store(max),
             superuser_front: front::Front::new(max),
             acl_front: front::Front::new(max),
         }
@@ -168,41 +100,7 @@ impl Caches {
 
     /// The entry for `verdict`, or `None` when it must not be cached.
     fn entry(&self, verdict: Verdict, auth: bool, generation: u64) -> Option<Entry> {
-        let s = &self.settings;
-        let (pos, neg, jitter) = if auth {
-            (s.auth_ttl, s.auth_negative_ttl, s.auth_jitter)
-        } else {
-            (s.acl_ttl, s.acl_negative_ttl, s.acl_jitter)
-        };
-        let ttl = match verdict.cache {
-            CacheHint::NoStore => return None,
-            CacheHint::MaxAge(d) => d,
-            CacheHint::Default => {
-                let base = if verdict.decision == Decision::Allow {
-                    pos
-                } else {
-                    neg
-                };
-                if base.is_zero() {
-                    return None;
-                }
-                let extra = if jitter.is_zero() {
-                    Duration::ZERO
-                } else {
-                    Duration::from_nanos(random_u64() % (jitter.as_nanos() as u64 + 1))
-                };
-                base + extra
-            }
-        };
-        if ttl.is_zero() {
-            return None;
-        }
-        Some(Entry::new(
-            verdict.decision,
-            ttl,
-            Instant::now(),
-            generation,
-        ))
+        Entry::for_verdict(&self.settings, verdict, auth, generation)
     }
 
     fn clear(&self) {
@@ -546,9 +444,10 @@ impl Backend for CachedBackend {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::request::{Access, BackendError};
+    use crate::request::{Access, BackendError, CacheHint};
     use crate::secret::Secret;
     use std::sync::atomic::{AtomicBool, AtomicUsize};
+    use std::time::Duration;
 
     /// A backend that counts calls and answers from a script.
     #[derive(Default)]
