@@ -22,13 +22,12 @@
 mod entry;
 mod front;
 mod key;
+mod refresh;
 mod settings;
 
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 use std::time::Instant;
 
 use moka::sync::Cache;
@@ -45,6 +44,7 @@ pub use settings::{spec, CacheSettings, OPTIONS};
 
 use entry::Entry;
 use key::AuthKeys;
+use refresh::{Job, Refresher};
 
 struct Caches {
     settings: CacheSettings,
@@ -110,17 +110,6 @@ impl Caches {
         self.superuser_front.clear();
         self.acl_front.clear();
     }
-}
-
-enum Job {
-    Superuser(Box<str>),
-    Acl(AclKey),
-}
-
-/// The background thread that refreshes hot entries.
-struct Refresher {
-    tx: SyncSender<Job>,
-    thread: JoinHandle<()>,
 }
 
 /// A backend with its counters and, when enabled, its cache.
@@ -236,40 +225,7 @@ impl CachedBackend {
     /// queue is full: the entry then simply expires and is fetched on the broker thread).
     fn queue(&self, job: Job) -> bool {
         let guard = self.refresher.lock().unwrap_or_else(|e| e.into_inner());
-        guard.as_ref().is_some_and(|r| match r.tx.try_send(job) {
-            Ok(()) => true,
-            Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => false,
-        })
-    }
-}
-
-fn refresh_loop(
-    rx: Receiver<Job>,
-    inner: Arc<dyn Backend>,
-    caches: Arc<Caches>,
-    stats: Arc<BackendStats>,
-) {
-    while let Ok(job) = rx.recv() {
-        let generation = inner.generation();
-        let t = Instant::now();
-        match job {
-            Job::Superuser(user) => {
-                let answer = inner.superuser(&user);
-                stats.latency(t.elapsed());
-                stats.result(Check::Superuser, answer.as_ref().ok().map(|v| v.decision));
-                if let Some(e) = answer.ok().and_then(|v| caches.entry(v, false, generation)) {
-                    caches.put_superuser(user, e);
-                }
-            }
-            Job::Acl(key) => {
-                let answer = inner.acl(&key.request());
-                stats.latency(t.elapsed());
-                stats.result(Check::Acl, answer.as_ref().ok().map(|v| v.decision));
-                if let Some(e) = answer.ok().and_then(|v| caches.entry(v, false, generation)) {
-                    caches.put_acl(key, e);
-                }
-            }
-        }
+        guard.as_ref().is_some_and(|r| r.queue(job))
     }
 }
 
@@ -409,16 +365,8 @@ impl Backend for CachedBackend {
         self.inner.start();
         if let Some(c) = self.acl_cache() {
             if c.settings.refresh {
-                let (tx, rx) = sync_channel(1024);
-                let (inner, caches, stats) = (self.inner.clone(), c.clone(), self.stats.clone());
-                let spawned = std::thread::Builder::new()
-                    .name(format!("mosq-auth-refresh-{}", self.inner.name()))
-                    .spawn(move || refresh_loop(rx, inner, caches, stats));
-                match spawned {
-                    Ok(thread) => {
-                        *self.refresher.lock().unwrap_or_else(|e| e.into_inner()) =
-                            Some(Refresher { tx, thread })
-                    }
+                match Refresher::start(self.inner.clone(), c.clone(), self.stats.clone()) {
+                    Ok(r) => *self.refresher.lock().unwrap_or_else(|e| e.into_inner()) = Some(r),
                     Err(e) => self.logger.warning(format_args!(
                         "cache: cannot start the refresh thread ({e}); entries will expire normally"
                     )),
@@ -434,8 +382,7 @@ impl Backend for CachedBackend {
             .unwrap_or_else(|e| e.into_inner())
             .take()
         {
-            drop(r.tx);
-            let _ = r.thread.join();
+            r.stop();
         }
         self.inner.stop();
     }
