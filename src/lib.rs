@@ -20,6 +20,7 @@ pub mod backend;
 pub mod cache;
 pub mod config;
 pub mod hash;
+pub mod link;
 pub mod log;
 pub mod metrics;
 pub mod options;

@@ -22,8 +22,8 @@ use std::sync::Arc;
 use crate::backend::files::FilesBackend;
 use crate::backend::http::HttpBackend;
 use crate::backend::Backend;
-use crate::cache::CachedBackend;
 use crate::config::{BackendKind, Config};
+use crate::link::Link;
 use crate::log::{Logger, Throttle};
 use crate::metrics::MetricsServer;
 use crate::options::{ConfigError, Options};
@@ -57,7 +57,7 @@ pub struct Explanation {
 pub struct Plugin {
     config: Config,
     logger: Logger,
-    backends: Vec<CachedBackend>,
+    backends: Vec<Link>,
     error_log: Throttle,
     _metrics: Option<MetricsServer>,
 }
@@ -83,7 +83,7 @@ impl Plugin {
         for w in &config.warnings {
             logger.warning(format_args!("{w}"));
         }
-        let mut backends: Vec<CachedBackend> = Vec::new();
+        let mut backends: Vec<Link> = Vec::new();
         for kind in config.backends.clone() {
             match kind {
                 BackendKind::Files => {
@@ -91,7 +91,7 @@ impl Plugin {
                         ConfigError::Other("internal error: files settings missing".into())
                     })?;
                     let b: Arc<dyn Backend> = Arc::new(FilesBackend::new(settings, logger)?);
-                    backends.push(CachedBackend::new(b, &config.cache, logger));
+                    backends.push(Link::new(b, &config.cache, logger));
                 }
                 BackendKind::Http => {
                     let settings = config.http.take().ok_or_else(|| {
@@ -102,7 +102,7 @@ impl Plugin {
                         config.anon_username.clone(),
                         logger,
                     )?);
-                    backends.push(CachedBackend::new(b, &config.cache, logger));
+                    backends.push(Link::new(b, &config.cache, logger));
                 }
             }
         }
@@ -162,7 +162,7 @@ impl Plugin {
     }
 
     /// The backends (with their caches and counters), in the order they are asked.
-    pub fn backends(&self) -> &[CachedBackend] {
+    pub fn backends(&self) -> &[Link] {
         &self.backends
     }
 
@@ -183,8 +183,8 @@ impl Plugin {
     /// the chain. Returns the outcome and the backend that decided (none for `Defer`).
     fn first_decision<'a>(
         &'a self,
-        ask: impl Fn(&'a CachedBackend) -> Answer,
-    ) -> (Outcome, Option<&'a CachedBackend>, Option<BackendError>) {
+        ask: impl Fn(&'a Link) -> Answer,
+    ) -> (Outcome, Option<&'a Link>, Option<BackendError>) {
         for backend in &self.backends {
             match ask(backend) {
                 Ok(v) => match v.decision {

@@ -12,20 +12,20 @@ use crate::backend::Backend;
 use crate::stats::{BackendStats, Check};
 
 /// What to refresh.
-pub(super) enum Job {
+pub(crate) enum Job {
     Superuser(Box<str>),
     Acl(AclKey),
 }
 
 /// The background thread that refreshes hot entries.
-pub(super) struct Refresher {
+pub(crate) struct Refresher {
     tx: SyncSender<Job>,
     thread: JoinHandle<()>,
 }
 
 impl Refresher {
     /// Starts the thread refreshing `backend`'s answers in `caches`, counted in `stats`.
-    pub(super) fn start(
+    pub(crate) fn start(
         backend: Arc<dyn Backend>,
         caches: Arc<Caches>,
         stats: Arc<BackendStats>,
@@ -38,7 +38,7 @@ impl Refresher {
     }
 
     /// Queues a refresh; false if the queue is full or the thread is gone.
-    pub(super) fn queue(&self, job: Job) -> bool {
+    pub(crate) fn queue(&self, job: Job) -> bool {
         match self.tx.try_send(job) {
             Ok(()) => true,
             Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => false,
@@ -46,7 +46,7 @@ impl Refresher {
     }
 
     /// Stops the thread once it has finished the refresh it is doing.
-    pub(super) fn stop(self) {
+    pub(crate) fn stop(self) {
         drop(self.tx);
         let _ = self.thread.join();
     }
