@@ -4,7 +4,7 @@ Micro-benchmarks of the plugin's hot paths, without a broker.
 - group `topic`: [`mosq_auth::acl::topic::matches`] and [`covers`](mosq_auth::acl::topic::covers).
 - group `acl_file`: [`AclFile::check`] against a generated 10,000-user file (one rule per user,
   plus two `pattern` rules), next to the same check against a 10-user file.
-- group `cache`: a [`CachedBackend`] around a backend that always allows (the warm ACL hit path),
+- group `cache`: a [`Link`] around a backend that always allows (the warm ACL hit path),
   and [`Plugin::acl_check`] end to end with the files backend, and with the HTTP backend (asking
   `/superuser` and `/acl` of the load harness's service) and a warm cache.
 - group `hash`: [`PasswordHash::verify`] of a correct password for every supported format.
@@ -23,8 +23,9 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use mosq_auth::acl::file::AclFile;
 use mosq_auth::acl::topic;
 use mosq_auth::backend::Backend;
-use mosq_auth::cache::{CacheSettings, CachedBackend};
+use mosq_auth::cache::CacheSettings;
 use mosq_auth::hash::{hash_password_with, PasswordHash, SaltEncoding, Scheme};
+use mosq_auth::link::Link;
 use mosq_auth::log::{Level, Logger};
 use mosq_auth::options::Options;
 use mosq_auth::plugin::Plugin;
@@ -156,14 +157,14 @@ fn bench_cache(c: &mut Criterion) {
         topic: "bench/sensor-0042/temperature",
         access: Access::Read,
     };
-    let cached = CachedBackend::new(Arc::new(AllowAll), &CacheSettings::default(), logger);
+    let cached = Link::new(Arc::new(AllowAll), &CacheSettings::default(), logger);
     cached.acl(&req).expect("warm");
     g.bench_function("acl_hit", |b| b.iter(|| cached.acl(black_box(&req))));
     g.bench_function("superuser_hit", |b| {
         cached.superuser("sensor-0042").expect("warm");
         b.iter(|| cached.superuser(black_box("sensor-0042")))
     });
-    let uncached = CachedBackend::new(
+    let uncached = Link::new(
         Arc::new(AllowAll),
         &CacheSettings {
             enabled: false,

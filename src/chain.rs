@@ -18,7 +18,7 @@
 use std::time::Duration;
 
 use crate::backend::Backend;
-use crate::cache::CachedBackend;
+use crate::link::Link;
 use crate::log::{Logger, Throttle};
 use crate::request::{Access, AclRequest, AuthRequest, BackendError, Decision, Verdict};
 
@@ -51,7 +51,7 @@ fn note(trace: &mut Option<&mut Trace>, reason: impl FnOnce() -> String) {
 
 /// The configured backends and superusers of one plugin instance.
 pub struct Chain {
-    links: Vec<CachedBackend>,
+    links: Vec<Link>,
     superusers: Vec<glob::Pattern>,
     ask_superusers: bool,
     logger: Logger,
@@ -62,7 +62,7 @@ impl Chain {
     /// A chain asking `links` in order. `superusers` are the `auth_opt_superusers` globs;
     /// `ask_superusers` false means backends are never asked whether a user is a superuser.
     pub fn new(
-        links: Vec<CachedBackend>,
+        links: Vec<Link>,
         superusers: Vec<glob::Pattern>,
         ask_superusers: bool,
         logger: Logger,
@@ -77,7 +77,7 @@ impl Chain {
     }
 
     /// The backends (with their caches and counters), in the order they are asked.
-    pub fn links(&self) -> &[CachedBackend] {
+    pub fn links(&self) -> &[Link] {
         &self.links
     }
 
@@ -164,7 +164,7 @@ impl Chain {
     fn login_result(
         &self,
         req: &AuthRequest<'_>,
-        link: Option<&CachedBackend>,
+        link: Option<&Link>,
         answer: Result<Verdict, BackendError>,
         mut trace: Option<&mut Trace>,
     ) -> Outcome {
@@ -334,9 +334,9 @@ pub enum Progress {
 /// Asks `links` in order; the first allow or deny wins, defer moves on, an error stops the
 /// chain. Returns the deciding link (none when all deferred) and its answer.
 fn first_answer<'a>(
-    links: &'a [CachedBackend],
-    ask: impl Fn(&'a CachedBackend) -> Result<Verdict, BackendError>,
-) -> (Option<&'a CachedBackend>, Result<Verdict, BackendError>) {
+    links: &'a [Link],
+    ask: impl Fn(&'a Link) -> Result<Verdict, BackendError>,
+) -> (Option<&'a Link>, Result<Verdict, BackendError>) {
     for link in links {
         match ask(link) {
             Ok(v) if v.decision == Decision::Defer => continue,

@@ -24,6 +24,7 @@ pub mod cache;
 pub mod chain;
 pub mod config;
 pub mod hash;
+pub mod link;
 pub mod log;
 pub mod metrics;
 pub mod options;

@@ -12,9 +12,9 @@ use std::time::{Duration, Instant};
 use crate::backend::files::FilesBackend;
 use crate::backend::http::HttpBackend;
 use crate::backend::Backend;
-use crate::cache::CachedBackend;
 use crate::chain::{Chain, Outcome, Progress};
 use crate::config::{BackendSettings, Config};
+use crate::link::Link;
 use crate::log::{Logger, Throttle};
 use crate::metrics::MetricsServer;
 use crate::options::{ConfigError, Options};
@@ -83,7 +83,7 @@ impl Plugin {
                     Arc::new(HttpBackend::new(*s, config.anon_username.clone(), logger)?)
                 }
             };
-            links.push(CachedBackend::new(backend, &config.cache, logger));
+            links.push(Link::new(backend, &config.cache, logger));
         }
         let metrics = match config.metrics_listen {
             None => None,
@@ -118,7 +118,7 @@ impl Plugin {
     }
 
     /// The backends (with their caches and counters), in the order they are asked.
-    pub fn backends(&self) -> &[CachedBackend] {
+    pub fn backends(&self) -> &[Link] {
         self.chain.links()
     }
 
@@ -240,7 +240,7 @@ impl Plugin {
 
 fn start_metrics(
     addr: std::net::SocketAddr,
-    links: &[CachedBackend],
+    links: &[Link],
     logger: Logger,
 ) -> Result<MetricsServer, ConfigError> {
     let stats = links

@@ -19,7 +19,7 @@ use crate::request::Decision;
 /// Slots per set.
 const WAYS: usize = 2;
 /// Most slots in one table.
-pub(super) const MAX_SLOTS: usize = 4096;
+pub(crate) const MAX_SLOTS: usize = 4096;
 
 struct Slot<K> {
     hash: u64,
@@ -31,7 +31,7 @@ struct Slot<K> {
 
 /// What a lookup found.
 #[derive(Debug, PartialEq, Eq)]
-pub(super) enum Hit<K> {
+pub(crate) enum Hit<K> {
     /// A valid answer.
     Fresh(Decision),
     /// A valid answer in the last part of its life: the caller queues a refresh of this key
@@ -49,7 +49,7 @@ fn random_seed() -> usize {
 }
 
 /// The table; `K` is the owned key, looked up through a borrowed view by hash and equality.
-pub(super) struct Front<K> {
+pub(crate) struct Front<K> {
     sets: Mutex<Box<[Option<Slot<K>>]>>,
     mask: u64,
     hasher: FxSeededState,
@@ -89,7 +89,7 @@ impl<K: Clone + PartialEq> Front<K> {
     /// Looks `hash`/`eq` up. An entry from another generation or past its end is dropped and
     /// reported as a miss. With `refresh` set, the first lookup of an entry past its refresh
     /// point returns [`Hit::Refresh`] and marks it, so the refresh is queued once.
-    pub(super) fn get(
+    pub(crate) fn get(
         &self,
         hash: u64,
         eq: impl Fn(&K) -> bool,
@@ -119,7 +119,7 @@ impl<K: Clone + PartialEq> Front<K> {
     }
 
     /// Stores an answer, replacing the same key or else the way that ends first.
-    pub(super) fn insert(&self, hash: u64, key: K, entry: Entry, refresh_queued: bool) {
+    pub(crate) fn insert(&self, hash: u64, key: K, entry: Entry, refresh_queued: bool) {
         let mut sets = self.lock();
         let range = self.set(hash);
         let cells = &mut sets[range];
@@ -139,7 +139,7 @@ impl<K: Clone + PartialEq> Front<K> {
 
     /// Clears the refresh mark of a key whose refresh could not be queued, so a later hit
     /// tries again.
-    pub(super) fn unmark(&self, hash: u64, eq: impl Fn(&K) -> bool) {
+    pub(crate) fn unmark(&self, hash: u64, eq: impl Fn(&K) -> bool) {
         let mut sets = self.lock();
         let range = self.set(hash);
         for slot in sets[range].iter_mut().flatten() {

@@ -37,8 +37,8 @@ no retries, TLS certificates verified.
 
 One `reqwest` client is built per backend and keeps connections alive, so a check on a warm
 connection is one round trip. Idle connections are closed after 4 s, before the 5 s keep-alive
-timeout of Node.js servers (the auth-plug seed's Express service), so a check never races the
-server closing its end. Redirects are not followed and the `HTTP_PROXY`-style environment
+timeout of Node.js servers (such as an Express service), so a check never races the server
+closing its end. Redirects are not followed and the `HTTP_PROXY`-style environment
 variables are ignored: the service is asked directly. Every check has a hard deadline (`http_timeout`), retries
 included. After `http_failure_threshold` failures in a row a circuit breaker fails checks at
 once for `http_cooldown` (see [`breaker`]); the breaker opening and closing is logged at
@@ -48,35 +48,30 @@ backend itself adds only a debug line per failure. No line ever contains a passw
 auth key, the `Authorization` header or an extra header's value.
 */
 
-use std::io::Read;
 use std::time::{Duration, Instant};
 
-use reqwest::header::{
-    HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, HOST,
-};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, CONTENT_TYPE, HOST};
 
 use crate::backend::Backend;
 use crate::log::Logger;
 use crate::options::ConfigError;
-use crate::request::{
-    Access, AclRequest, Answer, AuthRequest, BackendError, CacheHint, Decision, Verdict,
-};
+use crate::request::{Access, AclRequest, Answer, AuthRequest, BackendError, Decision, Verdict};
 
 pub mod breaker;
+mod client;
+mod endpoint;
+pub mod options;
 pub mod response;
 pub mod settings;
+mod tls;
 pub mod wire;
 
-pub use settings::{
-    spec, HttpSettings, Method, ParamsMode, Profile, ResponseMode, DEFAULT_USER_AGENT, OPTIONS,
-};
+pub use options::{spec, OPTIONS};
+pub use settings::{HttpSettings, Method, ParamsMode, Profile, ResponseMode, DEFAULT_USER_AGENT};
 
 use breaker::{Breaker, Change};
+use client::{Prepared, TryError};
 use wire::Call;
-
-/// How long an idle keep-alive connection is kept: below Node.js's default 5 s server
-/// keep-alive timeout.
-const POOL_IDLE: Duration = Duration::from_secs(4);
 
 /// A try is not started with less time than this left before the deadline.
 const MIN_TRY: Duration = Duration::from_millis(5);
@@ -98,14 +93,6 @@ impl std::fmt::Debug for HttpBackend {
     }
 }
 
-/// Why one try failed.
-enum TryError {
-    /// Worth another try (transport error, 5xx).
-    Retry(String),
-    /// Not worth another try (unreadable answer).
-    Fatal(String),
-}
-
 impl HttpBackend {
     /// Builds the client (TLS roots, client certificate, timeouts) once. The service is not
     /// contacted: it being down at start-up only shows in the first checks.
@@ -114,47 +101,7 @@ impl HttpBackend {
         anon_username: String,
         logger: Logger,
     ) -> Result<HttpBackend, ConfigError> {
-        let mut builder = reqwest::blocking::Client::builder()
-            .use_rustls_tls()
-            .timeout(settings.timeout)
-            .connect_timeout(settings.connect_timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .tcp_nodelay(true)
-            .pool_idle_timeout(POOL_IDLE)
-            .pool_max_idle_per_host(8);
-        if let Some((host, addr)) = &settings.resolve {
-            builder = builder.resolve(host, *addr);
-        }
-        if let Some((path, pem)) = &settings.ca_file {
-            let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| {
-                ConfigError::Other(format!(
-                    "option auth_opt_http_ca_file: cannot use {}: {e}",
-                    path.display()
-                ))
-            })?;
-            for cert in certs {
-                builder = builder.add_root_certificate(cert);
-            }
-        }
-        if let Some(id) = &settings.client_identity {
-            let identity = reqwest::Identity::from_pem(id.pem.expose()).map_err(|_| {
-                ConfigError::Other(format!(
-                    "options auth_opt_http_client_cert / auth_opt_http_client_key: cannot use {} and its key as a client identity",
-                    id.cert_file.display()
-                ))
-            })?;
-            builder = builder.identity(identity);
-        }
-        if !settings.verify_peer {
-            builder = builder.danger_accept_invalid_certs(true);
-        }
-        let client = builder.build().map_err(|e| {
-            ConfigError::Other(format!(
-                "http backend: cannot set up the HTTP client: {}",
-                error_chain(&e)
-            ))
-        })?;
+        let client = client::build(&settings)?;
 
         if !settings.verify_peer {
             logger.warning(format_args!(
@@ -236,7 +183,13 @@ impl HttpBackend {
                     self.settings.timeout.as_secs_f64()
                 )))
             } else {
-                self.try_once(&request, body.as_deref(), remaining)
+                client::try_once(
+                    &self.client,
+                    self.settings.response_mode,
+                    &request,
+                    body.as_deref(),
+                    remaining,
+                )
             };
             match result {
                 Err(TryError::Retry(msg)) if tries <= self.settings.retry_count => {
@@ -296,12 +249,11 @@ impl HttpBackend {
     }
 
     /// The request (URL, headers) and body for a question.
-    #[allow(clippy::type_complexity)]
     fn build(
         &self,
         url: &reqwest::Url,
         call: &Call<'_>,
-    ) -> Result<((reqwest::Method, reqwest::Url, HeaderMap), Option<Vec<u8>>), BackendError> {
+    ) -> Result<(Prepared, Option<Vec<u8>>), BackendError> {
         let s = &self.settings;
         let params = self.params_for(call);
         let mut headers = HeaderMap::new();
@@ -372,58 +324,6 @@ impl HttpBackend {
         };
         Ok(((method, url, headers), body))
     }
-
-    /// One try within `remaining` time.
-    #[allow(clippy::type_complexity)]
-    fn try_once(
-        &self,
-        request: &(reqwest::Method, reqwest::Url, HeaderMap),
-        body: Option<&[u8]>,
-        remaining: Duration,
-    ) -> Result<(Decision, CacheHint, u16, Option<String>), TryError> {
-        let (method, url, headers) = request;
-        let mut rb = self
-            .client
-            .request(method.clone(), url.clone())
-            .headers(headers.clone())
-            .timeout(remaining);
-        if let Some(b) = body {
-            rb = rb.body(b.to_vec());
-        }
-        let response = rb
-            .send()
-            .map_err(|e| TryError::Retry(describe_error(&e, remaining)))?;
-        let status = response.status().as_u16();
-        let cache = response::cache_hint(
-            response
-                .headers()
-                .get(CACHE_CONTROL)
-                .and_then(|v| v.to_str().ok()),
-        );
-        let mut buf = Vec::new();
-        let mut limited = response.take(response::MAX_BODY as u64 + 1);
-        if let Err(e) = limited.read_to_end(&mut buf) {
-            let msg = match e
-                .get_ref()
-                .and_then(|inner| inner.downcast_ref::<reqwest::Error>())
-            {
-                Some(re) => describe_error(re, remaining),
-                None => format!("reading the answer failed: {e}"),
-            };
-            return Err(TryError::Retry(msg));
-        }
-        if buf.len() > response::MAX_BODY {
-            return Err(TryError::Fatal(format!(
-                "status {status} with a body over {} KiB",
-                response::MAX_BODY / 1024
-            )));
-        }
-        match response::decide(self.settings.response_mode, status, &buf) {
-            Ok((decision, detail)) => Ok((decision, cache, status, detail)),
-            Err(msg) if (500..600).contains(&status) => Err(TryError::Retry(msg)),
-            Err(msg) => Err(TryError::Fatal(msg)),
-        }
-    }
 }
 
 fn decision_str(d: Decision) -> &'static str {
@@ -444,46 +344,6 @@ fn describe_call(call: &Call<'_>) -> String {
             acc,
             ..
         } => format!(" client={client_id} topic={topic} acc={acc}"),
-    }
-}
-
-/// A short description of a client error, without the URL (added by the caller).
-fn describe_error(e: &reqwest::Error, remaining: Duration) -> String {
-    if e.is_timeout() {
-        return format!("no answer within {:.1} s", remaining.as_secs_f64());
-    }
-    let chain = error_chain(e);
-    if e.is_connect() {
-        format!("cannot connect: {chain}")
-    } else {
-        chain
-    }
-}
-
-/// The innermost causes of an error, joined, without URLs.
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(err) = cur {
-        let text = match err.downcast_ref::<reqwest::Error>() {
-            Some(re) => {
-                let mut re_text = String::new();
-                if re.is_builder() {
-                    re_text.push_str("invalid request");
-                }
-                re_text
-            }
-            None => err.to_string(),
-        };
-        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        cur = err.source();
-    }
-    if parts.is_empty() {
-        "request failed".into()
-    } else {
-        parts.join(": ")
     }
 }
 

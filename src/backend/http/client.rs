@@ -1,0 +1,166 @@
+//! The HTTP client of one backend: built once from the settings, then one try of a request
+//! within the time left before the check's deadline.
+
+use std::io::Read;
+use std::time::Duration;
+
+use reqwest::header::{HeaderMap, CACHE_CONTROL};
+
+use super::response;
+use super::settings::{HttpSettings, ResponseMode};
+use crate::options::ConfigError;
+use crate::request::{CacheHint, Decision};
+
+/// How long an idle keep-alive connection is kept: below Node.js's default 5 s server
+/// keep-alive timeout.
+const POOL_IDLE: Duration = Duration::from_secs(4);
+
+/// A request ready to send, tried again as it is: method, URL (with the query string for GET)
+/// and headers.
+pub(super) type Prepared = (reqwest::Method, reqwest::Url, HeaderMap);
+
+/// Why one try failed.
+pub(super) enum TryError {
+    /// Worth another try (transport error, 5xx).
+    Retry(String),
+    /// Not worth another try (unreadable answer).
+    Fatal(String),
+}
+
+/// Builds the client (TLS roots, client certificate, timeouts, connection pool). Nothing is
+/// sent.
+pub(super) fn build(settings: &HttpSettings) -> Result<reqwest::blocking::Client, ConfigError> {
+    let mut builder = reqwest::blocking::Client::builder()
+        .use_rustls_tls()
+        .timeout(settings.timeout)
+        .connect_timeout(settings.connect_timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .tcp_nodelay(true)
+        .pool_idle_timeout(POOL_IDLE)
+        .pool_max_idle_per_host(8);
+    if let Some((host, addr)) = &settings.resolve {
+        builder = builder.resolve(host, *addr);
+    }
+    if let Some((path, pem)) = &settings.ca_file {
+        let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| {
+            ConfigError::Other(format!(
+                "option auth_opt_http_ca_file: cannot use {}: {e}",
+                path.display()
+            ))
+        })?;
+        for cert in certs {
+            builder = builder.add_root_certificate(cert);
+        }
+    }
+    if let Some(id) = &settings.client_identity {
+        let identity = reqwest::Identity::from_pem(id.pem.expose()).map_err(|_| {
+            ConfigError::Other(format!(
+                "options auth_opt_http_client_cert / auth_opt_http_client_key: cannot use {} and its key as a client identity",
+                id.cert_file.display()
+            ))
+        })?;
+        builder = builder.identity(identity);
+    }
+    if !settings.verify_peer {
+        builder = builder.danger_accept_invalid_certs(true);
+    }
+    builder.build().map_err(|e| {
+        ConfigError::Other(format!(
+            "http backend: cannot set up the HTTP client: {}",
+            error_chain(&e)
+        ))
+    })
+}
+
+/// One try within `remaining` time.
+#[allow(clippy::type_complexity)]
+pub(super) fn try_once(
+    client: &reqwest::blocking::Client,
+    response_mode: ResponseMode,
+    request: &Prepared,
+    body: Option<&[u8]>,
+    remaining: Duration,
+) -> Result<(Decision, CacheHint, u16, Option<String>), TryError> {
+    let (method, url, headers) = request;
+    let mut rb = client
+        .request(method.clone(), url.clone())
+        .headers(headers.clone())
+        .timeout(remaining);
+    if let Some(b) = body {
+        rb = rb.body(b.to_vec());
+    }
+    let response = rb
+        .send()
+        .map_err(|e| TryError::Retry(describe_error(&e, remaining)))?;
+    let status = response.status().as_u16();
+    let cache = response::cache_hint(
+        response
+            .headers()
+            .get(CACHE_CONTROL)
+            .and_then(|v| v.to_str().ok()),
+    );
+    let mut buf = Vec::new();
+    let mut limited = response.take(response::MAX_BODY as u64 + 1);
+    if let Err(e) = limited.read_to_end(&mut buf) {
+        let msg = match e
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<reqwest::Error>())
+        {
+            Some(re) => describe_error(re, remaining),
+            None => format!("reading the answer failed: {e}"),
+        };
+        return Err(TryError::Retry(msg));
+    }
+    if buf.len() > response::MAX_BODY {
+        return Err(TryError::Fatal(format!(
+            "status {status} with a body over {} KiB",
+            response::MAX_BODY / 1024
+        )));
+    }
+    match response::decide(response_mode, status, &buf) {
+        Ok((decision, detail)) => Ok((decision, cache, status, detail)),
+        Err(msg) if (500..600).contains(&status) => Err(TryError::Retry(msg)),
+        Err(msg) => Err(TryError::Fatal(msg)),
+    }
+}
+
+/// A short description of a client error, without the URL (added by the caller).
+fn describe_error(e: &reqwest::Error, remaining: Duration) -> String {
+    if e.is_timeout() {
+        return format!("no answer within {:.1} s", remaining.as_secs_f64());
+    }
+    let chain = error_chain(e);
+    if e.is_connect() {
+        format!("cannot connect: {chain}")
+    } else {
+        chain
+    }
+}
+
+/// The innermost causes of an error, joined, without URLs.
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        let text = match err.downcast_ref::<reqwest::Error>() {
+            Some(re) => {
+                let mut re_text = String::new();
+                if re.is_builder() {
+                    re_text.push_str("invalid request");
+                }
+                re_text
+            }
+            None => err.to_string(),
+        };
+        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        cur = err.source();
+    }
+    if parts.is_empty() {
+        "request failed".into()
+    } else {
+        parts.join(": ")
+    }
+}
