@@ -1,7 +1,9 @@
 //! The cache in front of the HTTP backend, end to end: the real broker, a real HTTP auth
 //! service on 127.0.0.1 that counts what it is asked, and real MQTT clients.
 
+#[path = "it/support/broker.rs"]
 mod common;
+#[path = "it/support/http.rs"]
 mod http_common;
 
 use std::io::{Read, Write};

@@ -4,6 +4,7 @@
 //! exit codes, every `--help`, and a user added with `passwd add` logging in to a running
 //! broker without a restart or SIGHUP.
 
+#[path = "it/support/broker.rs"]
 mod common;
 
 use std::fs;

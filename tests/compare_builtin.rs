@@ -3,6 +3,7 @@
 //! the same. (Subscriptions are stricter in mosq-auth by design, so each reader subscribes to
 //! the exact topic, where both agree.)
 
+#[path = "it/support/broker.rs"]
 mod common;
 
 use common::{mosquitto_passwd_line, Broker, Dir, Mqtt, Proto, Start};

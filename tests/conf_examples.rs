@@ -8,6 +8,7 @@
 //! further listener to another free port. TLS material is made at test time with `rcgen`; TLS
 //! clients are Debian's `mosquitto_pub`/`mosquitto_sub` with `--cafile`.
 
+#[path = "it/support/broker.rs"]
 mod common;
 
 use std::fs;

@@ -1,6 +1,7 @@
 //! The files backend end to end: Debian's mosquitto loads the freshly built plugin (plugin API
 //! v5 and v4) and real MQTT v3.1.1 and v5 clients connect, publish and subscribe.
 
+#[path = "it/support/broker.rs"]
 mod common;
 
 use common::{mosquitto_passwd_line, not_authorised, sub_refused, Broker, Mqtt, Proto, PROTOS};

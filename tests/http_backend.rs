@@ -1,6 +1,7 @@
 //! The HTTP backend against real HTTP(S) servers on 127.0.0.1: exact requests for both
 //! contracts, every response mode, TLS, timeouts, the circuit breaker and connection reuse.
 
+#[path = "it/support/http.rs"]
 mod http_common;
 
 use std::time::{Duration, Instant};

@@ -3,7 +3,9 @@
 //! service's address), and real MQTT clients connect, publish and subscribe while a real HTTP
 //! auth service on 127.0.0.1 answers, hangs, or is down.
 
+#[path = "it/support/broker.rs"]
 mod common;
+#[path = "it/support/http.rs"]
 mod http_common;
 
 use std::time::{Duration, Instant};

@@ -1,6 +1,7 @@
 //! The example auth service (`examples/auth-service/auth_service.py`) run with python3 and
 //! asked by the HTTP backend in both contracts.
 
+#[path = "it/support/http.rs"]
 mod http_common;
 
 use std::net::{TcpListener, TcpStream};

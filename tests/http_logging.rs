@@ -1,6 +1,7 @@
 //! No password, Basic auth key, `Authorization` value or extra header value ever reaches a log
 //! line or an error message of the HTTP backend, at debug level, on success or failure.
 
+#[path = "it/support/http.rs"]
 mod http_common;
 
 use std::sync::Mutex;

@@ -2,6 +2,7 @@
 //! signal, the Kubernetes ConfigMap/Secret symlink swap, and a broken file keeping the last
 //! good one.
 
+#[path = "it/support/broker.rs"]
 mod common;
 
 use common::{mosquitto_passwd_line, wait_for, Broker, Dir, Mqtt, Proto, Start};
