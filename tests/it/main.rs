@@ -1,0 +1,5 @@
+//! The integration tests: one test crate, so the shared harness in [`support`] is compiled once.
+//! Every test starts the real mosquitto with the freshly built plugin, a real HTTP server, or
+//! the real command-line tool; nothing is mocked.
+
+mod support;
