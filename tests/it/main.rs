@@ -3,3 +3,4 @@
 //! the real command-line tool; nothing is mocked.
 
 mod support;
+mod cache_http;
