@@ -4,3 +4,4 @@
 
 mod support;
 mod cache_http;
+mod cli;

@@ -4,16 +4,13 @@
 //! exit codes, every `--help`, and a user added with `passwd add` logging in to a running
 //! broker without a restart or SIGHUP.
 
-#[path = "it/support/broker.rs"]
-mod common;
-
 use std::fs;
 use std::io::Write;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use common::{mosquitto_passwd_line, wait_for, Broker, Dir, Mqtt, Proto, Start};
+use crate::support::{mosquitto_passwd_line, wait_for, Broker, Dir, Mqtt, Proto, Start};
 use mosq_auth::backend::files::PasswordFile;
 use mosq_auth::hash::{PasswordHash, SaltEncoding};
 use mosq_auth::request::Decision;
