@@ -5,3 +5,4 @@
 mod support;
 mod cache_http;
 mod cli;
+mod compare_builtin;
