@@ -6,3 +6,4 @@ mod support;
 mod cache_http;
 mod cli;
 mod compare_builtin;
+mod conf_examples;

@@ -8,9 +8,6 @@
 //! further listener to another free port. TLS material is made at test time with `rcgen`; TLS
 //! clients are Debian's `mosquitto_pub`/`mosquitto_sub` with `--cafile`.
 
-#[path = "it/support/broker.rs"]
-mod common;
-
 use std::fs;
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -20,7 +17,8 @@ use std::process::{Child, Command, Output, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{
+use crate::support;
+use crate::support::{
     free_port, mosquitto_passwd_line, Broker, ConnectError, Dir, Mqtt, Proto, Start, PROTOS, WAIT,
 };
 
@@ -114,7 +112,7 @@ impl Example {
     /// Starts the broker and checks that the plugin knew every option of the example.
     fn start(self) -> Broker {
         let b = Broker::start_in(self.dir, &self.body, self.start);
-        common::wait_for(
+        support::wait_for(
             || b.log().contains("mosq-auth: started"),
             "the plugin to start",
         );
