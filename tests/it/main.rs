@@ -7,3 +7,4 @@ mod cache_http;
 mod cli;
 mod compare_builtin;
 mod conf_examples;
+mod ffi_abi;
