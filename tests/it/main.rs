@@ -8,3 +8,4 @@ mod cli;
 mod compare_builtin;
 mod conf_examples;
 mod ffi_abi;
+mod files_broker;

@@ -1,10 +1,8 @@
 //! The files backend end to end: Debian's mosquitto loads the freshly built plugin (plugin API
 //! v5 and v4) and real MQTT v3.1.1 and v5 clients connect, publish and subscribe.
 
-#[path = "it/support/broker.rs"]
-mod common;
-
-use common::{mosquitto_passwd_line, not_authorised, sub_refused, Broker, Mqtt, Proto, PROTOS};
+use crate::support;
+use crate::support::{mosquitto_passwd_line, not_authorised, sub_refused, Broker, Mqtt, Proto, PROTOS};
 use std::time::Duration;
 
 const ACL: &str = "\
@@ -288,14 +286,14 @@ fn superusers_pass_every_acl_check() {
     for proto in PROTOS {
         let admin = Mqtt::ok(proto, b.port, "admin", Some(("admin", "admin-pw")));
         assert_eq!(admin.subscribe("#"), 1);
-        assert!(common::accepted(admin.publish("bob/out", "x")));
+        assert!(support::accepted(admin.publish("bob/out", "x")));
     }
 }
 
 #[test]
 fn per_listener_settings_give_each_listener_its_own_plugin_instance() {
     // Listener 1 (the harness's) knows alice; listener 2 knows only bob.
-    let dir = common::Dir::new();
+    let dir = support::Dir::new();
     let port2 = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -309,7 +307,7 @@ fn per_listener_settings_give_each_listener_its_own_plugin_instance() {
          listener {port2} 127.0.0.1\nallow_anonymous false\n\
          plugin {{plugin}}\nplugin_opt_backends files\nplugin_opt_password_file {{dir}}/pw2\n"
     );
-    let start = common::Start {
+    let start = support::Start {
         global: "per_listener_settings true".into(),
         ..Default::default()
     };
@@ -340,7 +338,7 @@ fn log_level_filters_the_plugins_lines() {
     let b = start(false, conf(), &passwd(), ACL);
     let c = Mqtt::ok(Proto::V5, b.port, "c", Some(("alice", "alice-pw")));
     c.publish("alice/x", "x");
-    common::wait_for(
+    support::wait_for(
         || {
             b.log()
                 .contains("mosq-auth: acl: 'alice' (client 'c') write 'alice/x' allowed by files")
