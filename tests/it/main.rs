@@ -9,3 +9,4 @@ mod compare_builtin;
 mod conf_examples;
 mod ffi_abi;
 mod files_broker;
+mod http_backend;
