@@ -10,3 +10,4 @@ mod conf_examples;
 mod ffi_abi;
 mod files_broker;
 mod http_backend;
+mod http_broker;

@@ -3,15 +3,10 @@
 //! service's address), and real MQTT clients connect, publish and subscribe while a real HTTP
 //! auth service on 127.0.0.1 answers, hangs, or is down.
 
-#[path = "it/support/broker.rs"]
-mod common;
-#[path = "it/support/http.rs"]
-mod http_common;
-
 use std::time::{Duration, Instant};
 
-use common::{not_authorised, pub_denied, sub_refused, Broker, Mqtt, Proto, PROTOS};
-use http_common::{fields, users_service, Reply, Server};
+use crate::support::{not_authorised, pub_denied, sub_refused, Broker, Mqtt, Proto, PROTOS};
+use crate::support::{fields, users_service, Reply, Server};
 
 /// The auth-plug seed (a Kubernetes deployment with an Express service), pointed at `port`.
 fn auth_plug_seed(port: u16, extra: &str) -> String {
