@@ -11,3 +11,4 @@ mod ffi_abi;
 mod files_broker;
 mod http_backend;
 mod http_broker;
+mod http_example_service;

@@ -1,15 +1,12 @@
 //! The example auth service (`examples/auth-service/auth_service.py`) run with python3 and
 //! asked by the HTTP backend in both contracts.
 
-#[path = "it/support/http.rs"]
-mod http_common;
-
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use http_common::{logger, opts};
+use crate::support::{logger, opts};
 use mosq_auth::backend::http::{HttpBackend, HttpSettings};
 use mosq_auth::backend::Backend;
 use mosq_auth::request::{Access, AclRequest, AuthRequest, CacheHint, Decision};
