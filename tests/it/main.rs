@@ -12,3 +12,4 @@ mod files_broker;
 mod http_backend;
 mod http_broker;
 mod http_example_service;
+mod http_logging;
