@@ -13,3 +13,4 @@ mod http_backend;
 mod http_broker;
 mod http_example_service;
 mod http_logging;
+mod reload_broker;
