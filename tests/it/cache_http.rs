@@ -8,8 +8,8 @@ use std::thread::sleep;
 use std::time::Duration;
 
 use crate::support;
-use crate::support::{wait_for, Broker, Mqtt, Proto};
 use crate::support::{fields, users_service, Reply, Request, Server};
+use crate::support::{wait_for, Broker, Mqtt, Proto};
 
 fn conf(port: u16, extra: &str) -> String {
     format!(

@@ -19,7 +19,8 @@ use std::time::{Duration, Instant};
 
 use crate::support;
 use crate::support::{
-    free_port, mosquitto_passwd_line, Broker, ConnectError, Dir, Mqtt, Proto, Start, PROTOS, WAIT,
+    free_port, mosquitto_passwd_line, not_authorised, sub_refused, Broker, ConnectError, Dir, Mqtt,
+    Proto, Start, PROTOS, WAIT,
 };
 
 /// The text of `conf/<name>`.
@@ -129,32 +130,17 @@ impl Example {
     }
 }
 
-/// The refusal a broker sends for a bad or missing password.
-fn not_authorised(proto: Proto) -> Option<ConnectError> {
-    Some(ConnectError::Refused(match proto {
-        Proto::V311 => 5,
-        Proto::V5 => 0x87,
-    }))
-}
-
-fn sub_refused(proto: Proto) -> u8 {
-    match proto {
-        Proto::V311 => 0x80,
-        Proto::V5 => 0x87,
-    }
-}
-
 /// Plaintext checks for a user allowed under `own/` and nowhere else.
 fn check_plain(port: u16, user: &str, password: &str, own: &str, other: &str) {
     for proto in PROTOS {
         assert_eq!(
             Mqtt::connect(proto, port, "anon", None).err(),
-            not_authorised(proto),
+            Some(not_authorised(proto)),
             "{proto:?} anonymous"
         );
         assert_eq!(
             Mqtt::connect(proto, port, "bad", Some((user, "wrong-password"))).err(),
-            not_authorised(proto),
+            Some(not_authorised(proto)),
             "{proto:?} wrong password"
         );
         let c = Mqtt::ok(proto, port, "good", Some((user, password)));
@@ -177,9 +163,9 @@ fn check_plain(port: u16, user: &str, password: &str, own: &str, other: &str) {
     }
 }
 
-/// Debian's `mosquitto_pub`/`mosquitto_sub` against a TLS listener.
+/// The broker's `mosquitto_pub`/`mosquitto_sub` (see [`support::tool`]) against a TLS listener.
 fn tls_client(tool: &str, port: u16, ca: &Path, user: &str, password: &str) -> Command {
-    let mut cmd = Command::new(tool);
+    let mut cmd = support::tool(tool);
     cmd.args(["-h", "127.0.0.1", "-p", &port.to_string(), "--cafile"])
         .arg(ca)
         .args(["-u", user, "-P", password, "-i", &format!("{tool}-{user}")])

@@ -2,7 +2,9 @@
 //! v5 and v4) and real MQTT v3.1.1 and v5 clients connect, publish and subscribe.
 
 use crate::support;
-use crate::support::{mosquitto_passwd_line, not_authorised, sub_refused, Broker, Mqtt, Proto, PROTOS};
+use crate::support::{
+    mosquitto_passwd_line, not_authorised, sub_refused, Broker, Mqtt, Proto, PROTOS,
+};
 use std::time::Duration;
 
 const ACL: &str = "\

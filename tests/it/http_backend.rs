@@ -3,8 +3,8 @@
 
 use std::time::{Duration, Instant};
 
-use base64::Engine;
 use crate::support::{logger, opts, timed, Pki, Reply, Request, Server};
+use base64::Engine;
 use mosq_auth::backend::http::{HttpBackend, HttpSettings};
 use mosq_auth::backend::Backend;
 use mosq_auth::request::{Access, AclRequest, AuthRequest, CacheHint, Decision, Verdict};

@@ -5,8 +5,8 @@
 
 use std::time::{Duration, Instant};
 
-use crate::support::{not_authorised, pub_denied, sub_refused, Broker, Mqtt, Proto, PROTOS};
 use crate::support::{fields, users_service, Reply, Server};
+use crate::support::{not_authorised, pub_denied, sub_refused, Broker, Mqtt, Proto, PROTOS};
 
 /// The auth-plug seed (a Kubernetes deployment with an Express service), pointed at `port`.
 fn auth_plug_seed(port: u16, extra: &str) -> String {

@@ -3,8 +3,8 @@
 
 use std::sync::Mutex;
 
-use base64::Engine;
 use crate::support::{opts, Reply, Server};
+use base64::Engine;
 use mosq_auth::backend::http::{HttpBackend, HttpSettings};
 use mosq_auth::backend::Backend;
 use mosq_auth::log::{self, Level, Logger};

@@ -2,7 +2,6 @@
 //! Every test starts the real mosquitto with the freshly built plugin, a real HTTP server, or
 //! the real command-line tool; nothing is mocked.
 
-mod support;
 mod cache_http;
 mod cli;
 mod compare_builtin;
@@ -14,3 +13,4 @@ mod http_broker;
 mod http_example_service;
 mod http_logging;
 mod reload_broker;
+mod support;
