@@ -222,33 +222,34 @@ fn anonymous_clients_get_the_rules_before_the_first_user() {
 }
 
 #[test]
-fn bad_option_value_stops_the_broker_naming_option_and_value() {
-    let out = Broker::start_fails(
-        &format!("{}plugin_opt_log_level loud\n", conf()),
-        &[("passwd", &passwd()), ("acl", ACL)],
-    );
-    assert!(
-        out.contains("option auth_opt_log_level: invalid value 'loud': expected one of error, warning, notice, info, debug"),
-        "{out}"
-    );
-}
-
-#[test]
-fn missing_password_file_stops_the_broker_naming_the_path() {
-    let out = Broker::start_fails(
-        "plugin {plugin}\nplugin_opt_backends files\nplugin_opt_password_file {dir}/nope\n",
-        &[],
-    );
-    assert!(out.contains("/nope: No such file or directory"), "{out}");
-}
-
-#[test]
-fn broken_acl_file_stops_the_broker_with_file_and_line() {
-    let out = Broker::start_fails(
-        conf(),
-        &[("passwd", &passwd()), ("acl", "user alice\ntopc read x\n")],
-    );
-    assert!(out.contains("/acl:2: "), "{out}");
+fn bad_configs_stop_the_broker_naming_what_is_wrong() {
+    let bad_level = format!("{}plugin_opt_log_level loud\n", conf());
+    let passwd = passwd();
+    // (what, config body, files, what the broker's output must say)
+    let rows: [(&str, &str, &[(&str, &str)], &str); 3] = [
+        (
+            "a bad option value names the option and the value",
+            &bad_level,
+            &[("passwd", &passwd), ("acl", ACL)],
+            "option auth_opt_log_level: invalid value 'loud': expected one of error, warning, notice, info, debug",
+        ),
+        (
+            "a missing password file names the path",
+            "plugin {plugin}\nplugin_opt_backends files\nplugin_opt_password_file {dir}/nope\n",
+            &[],
+            "/nope: No such file or directory",
+        ),
+        (
+            "a broken ACL file names the file and the line",
+            conf(),
+            &[("passwd", &passwd), ("acl", "user alice\ntopc read x\n")],
+            "/acl:2: ",
+        ),
+    ];
+    for (what, body, files, expected) in rows {
+        let out = Broker::start_fails(body, files);
+        assert!(out.contains(expected), "{what}: no {expected:?} in:\n{out}");
+    }
 }
 
 #[test]
