@@ -19,8 +19,8 @@ use std::time::{Duration, Instant};
 
 use crate::support;
 use crate::support::{
-    free_port, mosquitto_passwd_line, not_authorised, sub_refused, Broker, ConnectError, Dir, Mqtt,
-    Proto, Start, PROTOS, WAIT,
+    free_port, mosquitto_passwd_line, not_authorised, sub_refused, Broker, ConnectError, Dir,
+    ExampleService, Mqtt, Proto, Start, PROTOS, WAIT,
 };
 
 /// The text of `conf/<name>`.
@@ -345,71 +345,9 @@ fn compose_tls_acl_conf_applies_the_acl_over_tls() {
 // ---------------------------------------------------------------------------------------------
 // The HTTP examples, against examples/auth-service/auth_service.py.
 
-/// The example HTTP auth service on a free 127.0.0.1 port, killed on drop.
-struct AuthService {
-    port: u16,
-    child: Child,
-    _dir: Dir,
-}
-
-impl AuthService {
-    fn start(users: &[(&str, &str)]) -> AuthService {
-        let script =
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/auth-service/auth_service.py");
-        assert!(
-            script.exists(),
-            "{} is missing (it comes with the http backend)",
-            script.display()
-        );
-        let dir = Dir::new();
-        let lines: Vec<String> = users
-            .iter()
-            .map(|(u, p)| mosquitto_passwd_line(u, p))
-            .collect();
-        let file = dir.write("users", lines.join("\n") + "\n");
-        let port = free_port();
-        let child = Command::new("python3")
-            .arg(&script)
-            .args([
-                "--host",
-                "127.0.0.1",
-                "--port",
-                &port.to_string(),
-                "--users",
-            ])
-            .arg(&file)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("python3 (apt-get install -y python3)");
-        let mut svc = AuthService {
-            port,
-            child,
-            _dir: dir,
-        };
-        let deadline = Instant::now() + WAIT;
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if let Ok(Some(status)) = svc.child.try_wait() {
-                panic!("auth_service.py exited: {status}");
-            }
-            assert!(Instant::now() < deadline, "auth_service.py did not listen");
-            thread::sleep(Duration::from_millis(50));
-        }
-        svc
-    }
-}
-
-impl Drop for AuthService {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[test]
 fn auth_plug_http_conf_asks_the_auth_service() {
-    let svc = AuthService::start(&[("alice", "secret")]);
+    let svc = ExampleService::start(&(mosquitto_passwd_line("alice", "secret") + "\n"), &[]);
     let ex = Example::new(
         "auth-plug-http.conf",
         &[
@@ -449,7 +387,7 @@ fn websocket_upgrade(port: u16) -> String {
 
 #[test]
 fn go_auth_gateway_conf_serves_tls_and_websockets() {
-    let svc = AuthService::start(&[("alice", "secret")]);
+    let svc = ExampleService::start(&(mosquitto_passwd_line("alice", "secret") + "\n"), &[]);
     let ex = Example::new(
         "go-auth-gateway.conf",
         &[

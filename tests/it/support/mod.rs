@@ -1,13 +1,15 @@
 //! The harness the tests share: a real broker with the freshly built plugin ([`broker`], also
 //! compiled into the load bench), MQTT clients ([`mqtt`]), a real HTTP server ([`http`]) and
-//! throwaway certificates ([`tls`]). What only the tests need of the broker is here.
+//! throwaway certificates ([`tls`]), the example auth service ([`example_service`]). What only the tests need of the broker is here.
 
 pub mod broker;
+pub mod example_service;
 pub mod http;
 pub mod mqtt;
 pub mod tls;
 
 pub use broker::*;
+pub use example_service::*;
 pub use http::*;
 pub use mqtt::*;
 pub use tls::*;
