@@ -221,35 +221,27 @@ fn anonymous_clients_get_the_rules_before_the_first_user() {
     }
 }
 
-#[test]
-fn bad_configs_stop_the_broker_naming_what_is_wrong() {
-    let bad_level = format!("{}plugin_opt_log_level loud\n", conf());
-    let passwd = passwd();
-    // (what, config body, files, what the broker's output must say)
-    let rows: [(&str, &str, &[(&str, &str)], &str); 3] = [
-        (
-            "a bad option value names the option and the value",
-            &bad_level,
-            &[("passwd", &passwd), ("acl", ACL)],
-            "option auth_opt_log_level: invalid value 'loud': expected one of error, warning, notice, info, debug",
-        ),
-        (
-            "a missing password file names the path",
-            "plugin {plugin}\nplugin_opt_backends files\nplugin_opt_password_file {dir}/nope\n",
-            &[],
-            "/nope: No such file or directory",
-        ),
-        (
-            "a broken ACL file names the file and the line",
-            conf(),
-            &[("passwd", &passwd), ("acl", "user alice\ntopc read x\n")],
-            "/acl:2: ",
-        ),
-    ];
-    for (what, body, files, expected) in rows {
-        let out = Broker::start_fails(body, files);
-        assert!(out.contains(expected), "{what}: no {expected:?} in:\n{out}");
-    }
+/// Configs the broker must refuse, with what its output must say: one test per row.
+macro_rules! refused_configs {
+    ($($name:ident: $body:expr, $files:expr => $expected:expr;)*) => {$(
+        #[test]
+        fn $name() {
+            let out = Broker::start_fails(&$body, &$files);
+            assert!(out.contains($expected), "no {:?} in:\n{out}", $expected);
+        }
+    )*};
+}
+
+refused_configs! {
+    bad_option_value_stops_the_broker_naming_option_and_value:
+        format!("{}plugin_opt_log_level loud\n", conf()), [("passwd", passwd().as_str()), ("acl", ACL)]
+        => "option auth_opt_log_level: invalid value 'loud': expected one of error, warning, notice, info, debug";
+    missing_password_file_stops_the_broker_naming_the_path:
+        "plugin {plugin}\nplugin_opt_backends files\nplugin_opt_password_file {dir}/nope\n", []
+        => "/nope: No such file or directory";
+    broken_acl_file_stops_the_broker_with_file_and_line:
+        conf(), [("passwd", passwd().as_str()), ("acl", "user alice\ntopc read x\n")]
+        => "/acl:2: ";
 }
 
 #[test]
