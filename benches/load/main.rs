@@ -1,6 +1,7 @@
 /*!
-Load harness: Debian's mosquitto on 127.0.0.1, driven by hand-written MQTT 3.1.1 clients, in
-each authentication setup, measuring connect rate, publish/subscribe throughput, latencies and
+Load harness: the real mosquitto (`MOSQUITTO_BIN`, else Debian's) on 127.0.0.1, started by the
+test harness's `tests/it/support/broker.rs`, driven by hand-written MQTT 3.1.1 clients, in each
+authentication setup, measuring connect rate, publish/subscribe throughput, latencies and
 the broker's own CPU time per operation (from `/proc/<pid>/stat` and the per-thread `/proc/<pid>/task/<tid>/schedstat`).
 
 `cargo bench --bench load` (or `benches/run-load.sh`) runs everything and writes the markdown

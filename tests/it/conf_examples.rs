@@ -6,7 +6,8 @@
 //! rewrites those by plain string replacement: paths into a temporary directory, the plugin to
 //! the built `libmosq_auth.so`, the first listener to the harness's port on 127.0.0.1 and every
 //! further listener to another free port. TLS material is made at test time with `rcgen`; TLS
-//! clients are Debian's `mosquitto_pub`/`mosquitto_sub` with `--cafile`.
+//! clients are the broker's `mosquitto_pub`/`mosquitto_sub` (see `support::tool`) with
+//! `--cafile`.
 
 use std::fs;
 use std::io::{Read, Write};

@@ -1,5 +1,6 @@
-//! The files backend end to end: Debian's mosquitto loads the freshly built plugin (plugin API
-//! v5 and v4) and real MQTT v3.1.1 and v5 clients connect, publish and subscribe.
+//! The files backend end to end: the real mosquitto (`MOSQUITTO_BIN`, else Debian's) loads the
+//! freshly built plugin (plugin API v5 and v4) and real MQTT v3.1.1 and v5 clients connect, publish
+//! and subscribe.
 
 use crate::support;
 use crate::support::{

@@ -1,7 +1,7 @@
-//! The HTTP backend end to end: Debian's mosquitto loads the freshly built plugin with the
-//! auth-plug and go-auth seed configurations (unchanged except for the plugin line and the
-//! service's address), and real MQTT clients connect, publish and subscribe while a real HTTP
-//! auth service on 127.0.0.1 answers, hangs, or is down.
+//! The HTTP backend end to end: the real mosquitto (`MOSQUITTO_BIN`, else Debian's) loads the
+//! freshly built plugin with the auth-plug and go-auth seed configurations (unchanged except for
+//! the plugin line and the service's address), and real MQTT clients connect, publish and subscribe
+//! while a real HTTP auth service on 127.0.0.1 answers, hangs, or is down.
 
 use std::time::{Duration, Instant};
 

@@ -1,6 +1,7 @@
 //! The harness the tests share: a real broker with the freshly built plugin ([`broker`], also
-//! compiled into the load bench), MQTT clients ([`mqtt`]), a real HTTP server ([`http`]) and
-//! throwaway certificates ([`tls`]), the example auth service ([`example_service`]). What only the tests need of the broker is here.
+//! compiled into the load bench), MQTT clients ([`mqtt`]), a real HTTP server ([`http`]),
+//! throwaway certificates ([`tls`]) and the example auth service ([`example_service`]). What
+//! only the tests need of the broker (start helpers, client tools, [`broker_version`]) is here.
 
 pub mod broker;
 pub mod example_service;
