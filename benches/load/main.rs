@@ -1,6 +1,7 @@
 /*!
-Load harness: Debian's mosquitto on 127.0.0.1, driven by hand-written MQTT 3.1.1 clients, in
-each authentication setup, measuring connect rate, publish/subscribe throughput, latencies and
+Load harness: the real mosquitto (`MOSQUITTO_BIN`, else Debian's) on 127.0.0.1, started by the
+test harness's `tests/it/support/broker.rs`, driven by hand-written MQTT 3.1.1 clients, in each
+authentication setup, measuring connect rate, publish/subscribe throughput, latencies and
 the broker's own CPU time per operation (from `/proc/<pid>/stat` and the per-thread `/proc/<pid>/task/<tid>/schedstat`).
 
 `cargo bench --bench load` (or `benches/run-load.sh`) runs everything and writes the markdown
@@ -13,9 +14,12 @@ Environment (all optional): `LOAD_CONNECTS` (2000), `LOAD_CONCURRENCY` (8), `LOA
 setup keys), `LOAD_OUT`, `MOSQ_AUTH_PLUGIN` (the `.so`), `MOSQUITTO_BIN`.
 */
 
+// The test harness's broker (a real mosquitto on a free port, retried when the port is taken).
+#[path = "../../tests/it/support/broker.rs"]
 mod broker;
 mod http;
 mod mqtt;
+mod procfs;
 mod report;
 mod work;
 
@@ -24,7 +28,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use broker::{Broker, Dir};
+use broker::{Broker, Dir, Start};
 use mosq_auth::hash::{hash_password_with, Scheme};
 use report::{ConnectRow, MemRow, PubSubRow, Report};
 use work::{Ids, PubSub};
@@ -255,11 +259,20 @@ fn config(kind: Kind, plugin: &Path, http_port: u16, extra: &str) -> String {
     }
 }
 
-/// A started setup: its directory (kept alive), the broker and the HTTP service if any.
+/// A started setup: the broker (owning its directory) and the HTTP service if any.
 struct Running {
     broker: Broker,
     service: Option<http::Service>,
-    _dir: Dir,
+}
+
+impl Drop for Running {
+    /// Copies the broker log to `$LOAD_KEEP_LOGS/broker-<pid>.log` when that variable is set.
+    fn drop(&mut self) {
+        if let Some(d) = std::env::var_os("LOAD_KEEP_LOGS") {
+            let path = Path::new(&d).join(format!("broker-{}.log", self.broker.pid()));
+            let _ = fs::write(path, self.broker.log());
+        }
+    }
 }
 
 fn start(kind: Kind, users: &Users, plugin: &Path, extra: &str) -> Result<Running, String> {
@@ -273,12 +286,26 @@ fn start(kind: Kind, users: &Users, plugin: &Path, extra: &str) -> Result<Runnin
     }
     let service = matches!(kind, Kind::HttpCache | Kind::HttpNoCache).then(http::Service::start);
     let port = service.as_ref().map_or(0, |s| s.addr.port());
-    let broker = Broker::start(&dir, &config(kind, &so, port, extra))?;
-    Ok(Running {
-        broker,
-        service,
-        _dir: dir,
-    })
+    let body = format!(
+        "max_connections -1\nmax_queued_messages 100000\n{}{}",
+        std::env::var("LOAD_BROKER_CONF")
+            .unwrap_or_default()
+            .replace("\\n", "\n"),
+        config(kind, &so, port, extra)
+    );
+    let start = Start {
+        quiet: true,
+        // LOAD_BROKER_WRAPPER runs the broker under a profiler, e.g.
+        // "valgrind --tool=callgrind --callgrind-out-file=/tmp/cg/broker.%p".
+        wrapper: std::env::var("LOAD_BROKER_WRAPPER")
+            .unwrap_or_default()
+            .split_whitespace()
+            .map(str::to_string)
+            .collect(),
+        ..Start::default()
+    };
+    let broker = Broker::try_start(dir, &body, &start).map_err(|e| e.to_string())?;
+    Ok(Running { broker, service })
 }
 
 fn median(mut v: Vec<f64>) -> f64 {

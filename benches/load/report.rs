@@ -164,7 +164,7 @@ impl Report {
             sh("nproc", &[])
         );
         let _ = writeln!(s, "- kernel: {}", sh("uname", &["-sr"]));
-        let _ = writeln!(s, "- broker: {}", crate::broker::mosquitto_version());
+        let _ = writeln!(s, "- broker: {}", crate::broker::version_line());
         let _ = writeln!(s, "- rustc: {}", sh("rustc", &["--version"]));
         let _ = writeln!(
             s,

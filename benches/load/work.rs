@@ -6,8 +6,9 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::broker::{Broker, CpuDelta};
+use crate::broker::Broker;
 use crate::mqtt::{publish_packet, Client, Packet};
+use crate::procfs::CpuDelta;
 
 /// No phase may take longer than this; a stalled run reports what it got.
 pub const PHASE_DEADLINE: Duration = Duration::from_secs(120);
@@ -75,7 +76,7 @@ pub fn connects(
     users: &[(String, String)],
     ids: Ids,
 ) -> ConnectResult {
-    let addr = broker.addr;
+    let addr = broker.addr();
     let users = Arc::new(users.to_vec());
     let deadline = Instant::now() + PHASE_DEADLINE;
     let cpu0 = broker.cpu();
@@ -179,7 +180,7 @@ const PAYLOAD: usize = 64;
 /// warms up, calls `before_measure` (e.g. to read the broker's RSS), measures `messages`, and
 /// disconnects everybody.
 pub fn pubsub(broker: &Broker, p: &PubSub, before_measure: &mut dyn FnMut()) -> PubSubResult {
-    let addr = broker.addr;
+    let addr = broker.addr();
     let np = p.publishers.len();
     let ns = p.subscribers.len() as u64;
     let per_pub = p.messages / np;

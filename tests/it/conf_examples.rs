@@ -6,9 +6,8 @@
 //! rewrites those by plain string replacement: paths into a temporary directory, the plugin to
 //! the built `libmosq_auth.so`, the first listener to the harness's port on 127.0.0.1 and every
 //! further listener to another free port. TLS material is made at test time with `rcgen`; TLS
-//! clients are Debian's `mosquitto_pub`/`mosquitto_sub` with `--cafile`.
-
-mod common;
+//! clients are the broker's `mosquitto_pub`/`mosquitto_sub` (see `support::tool`) with
+//! `--cafile`.
 
 use std::fs;
 use std::io::{Read, Write};
@@ -19,8 +18,10 @@ use std::process::{Child, Command, Output, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{
-    free_port, mosquitto_passwd_line, Broker, ConnectError, Dir, Mqtt, Proto, Start, PROTOS, WAIT,
+use crate::support;
+use crate::support::{
+    free_port, mosquitto_passwd_line, not_authorised, sub_refused, Broker, ConnectError, Dir,
+    ExampleService, Mqtt, Proto, Start, PROTOS, WAIT,
 };
 
 /// The text of `conf/<name>`.
@@ -113,7 +114,7 @@ impl Example {
     /// Starts the broker and checks that the plugin knew every option of the example.
     fn start(self) -> Broker {
         let b = Broker::start_in(self.dir, &self.body, self.start);
-        common::wait_for(
+        support::wait_for(
             || b.log().contains("mosq-auth: started"),
             "the plugin to start",
         );
@@ -130,32 +131,17 @@ impl Example {
     }
 }
 
-/// The refusal a broker sends for a bad or missing password.
-fn not_authorised(proto: Proto) -> Option<ConnectError> {
-    Some(ConnectError::Refused(match proto {
-        Proto::V311 => 5,
-        Proto::V5 => 0x87,
-    }))
-}
-
-fn sub_refused(proto: Proto) -> u8 {
-    match proto {
-        Proto::V311 => 0x80,
-        Proto::V5 => 0x87,
-    }
-}
-
 /// Plaintext checks for a user allowed under `own/` and nowhere else.
 fn check_plain(port: u16, user: &str, password: &str, own: &str, other: &str) {
     for proto in PROTOS {
         assert_eq!(
             Mqtt::connect(proto, port, "anon", None).err(),
-            not_authorised(proto),
+            Some(not_authorised(proto)),
             "{proto:?} anonymous"
         );
         assert_eq!(
             Mqtt::connect(proto, port, "bad", Some((user, "wrong-password"))).err(),
-            not_authorised(proto),
+            Some(not_authorised(proto)),
             "{proto:?} wrong password"
         );
         let c = Mqtt::ok(proto, port, "good", Some((user, password)));
@@ -178,9 +164,9 @@ fn check_plain(port: u16, user: &str, password: &str, own: &str, other: &str) {
     }
 }
 
-/// Debian's `mosquitto_pub`/`mosquitto_sub` against a TLS listener.
+/// The broker's `mosquitto_pub`/`mosquitto_sub` (see [`support::tool`]) against a TLS listener.
 fn tls_client(tool: &str, port: u16, ca: &Path, user: &str, password: &str) -> Command {
-    let mut cmd = Command::new(tool);
+    let mut cmd = support::tool(tool);
     cmd.args(["-h", "127.0.0.1", "-p", &port.to_string(), "--cafile"])
         .arg(ca)
         .args(["-u", user, "-P", password, "-i", &format!("{tool}-{user}")])
@@ -360,71 +346,9 @@ fn compose_tls_acl_conf_applies_the_acl_over_tls() {
 // ---------------------------------------------------------------------------------------------
 // The HTTP examples, against examples/auth-service/auth_service.py.
 
-/// The example HTTP auth service on a free 127.0.0.1 port, killed on drop.
-struct AuthService {
-    port: u16,
-    child: Child,
-    _dir: Dir,
-}
-
-impl AuthService {
-    fn start(users: &[(&str, &str)]) -> AuthService {
-        let script =
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/auth-service/auth_service.py");
-        assert!(
-            script.exists(),
-            "{} is missing (it comes with the http backend)",
-            script.display()
-        );
-        let dir = Dir::new();
-        let lines: Vec<String> = users
-            .iter()
-            .map(|(u, p)| mosquitto_passwd_line(u, p))
-            .collect();
-        let file = dir.write("users", lines.join("\n") + "\n");
-        let port = free_port();
-        let child = Command::new("python3")
-            .arg(&script)
-            .args([
-                "--host",
-                "127.0.0.1",
-                "--port",
-                &port.to_string(),
-                "--users",
-            ])
-            .arg(&file)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("python3 (apt-get install -y python3)");
-        let mut svc = AuthService {
-            port,
-            child,
-            _dir: dir,
-        };
-        let deadline = Instant::now() + WAIT;
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if let Ok(Some(status)) = svc.child.try_wait() {
-                panic!("auth_service.py exited: {status}");
-            }
-            assert!(Instant::now() < deadline, "auth_service.py did not listen");
-            thread::sleep(Duration::from_millis(50));
-        }
-        svc
-    }
-}
-
-impl Drop for AuthService {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[test]
 fn auth_plug_http_conf_asks_the_auth_service() {
-    let svc = AuthService::start(&[("alice", "secret")]);
+    let svc = ExampleService::start(&(mosquitto_passwd_line("alice", "secret") + "\n"), &[]);
     let ex = Example::new(
         "auth-plug-http.conf",
         &[
@@ -464,7 +388,7 @@ fn websocket_upgrade(port: u16) -> String {
 
 #[test]
 fn go_auth_gateway_conf_serves_tls_and_websockets() {
-    let svc = AuthService::start(&[("alice", "secret")]);
+    let svc = ExampleService::start(&(mosquitto_passwd_line("alice", "secret") + "\n"), &[]);
     let ex = Example::new(
         "go-auth-gateway.conf",
         &[

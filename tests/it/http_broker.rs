@@ -1,15 +1,12 @@
-//! The HTTP backend end to end: Debian's mosquitto loads the freshly built plugin with the
-//! auth-plug and go-auth seed configurations (unchanged except for the plugin line and the
-//! service's address), and real MQTT clients connect, publish and subscribe while a real HTTP
-//! auth service on 127.0.0.1 answers, hangs, or is down.
-
-mod common;
-mod http_common;
+//! The HTTP backend end to end: the real mosquitto (`MOSQUITTO_BIN`, else Debian's) loads the
+//! freshly built plugin with the auth-plug and go-auth seed configurations (unchanged except for
+//! the plugin line and the service's address), and real MQTT clients connect, publish and subscribe
+//! while a real HTTP auth service on 127.0.0.1 answers, hangs, or is down.
 
 use std::time::{Duration, Instant};
 
-use common::{not_authorised, pub_denied, sub_refused, Broker, Mqtt, Proto, PROTOS};
-use http_common::{fields, users_service, Reply, Server};
+use crate::support::{fields, users_service, Reply, Server};
+use crate::support::{not_authorised, pub_denied, sub_refused, Broker, Mqtt, Proto, PROTOS};
 
 /// The auth-plug seed (a Kubernetes deployment with an Express service), pointed at `port`.
 fn auth_plug_seed(port: u16, extra: &str) -> String {

@@ -1,12 +1,10 @@
 //! The HTTP backend against real HTTP(S) servers on 127.0.0.1: exact requests for both
 //! contracts, every response mode, TLS, timeouts, the circuit breaker and connection reuse.
 
-mod http_common;
-
 use std::time::{Duration, Instant};
 
+use crate::support::{logger, opts, timed, Pki, Reply, Request, Server};
 use base64::Engine;
-use http_common::{logger, opts, timed, Pki, Reply, Request, Server};
 use mosq_auth::backend::http::{HttpBackend, HttpSettings};
 use mosq_auth::backend::Backend;
 use mosq_auth::request::{Access, AclRequest, AuthRequest, CacheHint, Decision, Verdict};

@@ -1,17 +1,15 @@
 //! The cache in front of the HTTP backend, end to end: the real broker, a real HTTP auth
 //! service on 127.0.0.1 that counts what it is asked, and real MQTT clients.
 
-mod common;
-mod http_common;
-
 use std::io::{Read, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::sleep;
 use std::time::Duration;
 
-use common::{wait_for, Broker, Mqtt, Proto};
-use http_common::{fields, users_service, Reply, Request, Server};
+use crate::support;
+use crate::support::{fields, users_service, Reply, Request, Server};
+use crate::support::{wait_for, Broker, Mqtt, Proto};
 
 fn conf(port: u16, extra: &str) -> String {
     format!(
@@ -104,9 +102,9 @@ fn negative_answers_expire_after_their_own_time() {
         "asked again after the negative time"
     );
     // A positive answer keeps its (longer) time.
-    assert!(common::accepted(c.publish("alice/x", "1")));
+    assert!(support::accepted(c.publish("alice/x", "1")));
     sleep(Duration::from_millis(1200));
-    assert!(common::accepted(c.publish("alice/x", "2")));
+    assert!(support::accepted(c.publish("alice/x", "2")));
     assert_eq!(asked(&server, "/acl", "alice/x", "2"), 1);
 }
 
@@ -123,8 +121,8 @@ fn cache_control_from_the_service_overrides_the_configured_time() {
     let b = Broker::start(&conf(port(&server), ""), &[]);
     let c = Mqtt::ok(Proto::V5, b.port, "c", Some(("alice", "secret")));
     for _ in 0..3 {
-        assert!(common::accepted(c.publish("alice/nostore", "x")));
-        assert!(common::accepted(c.publish("alice/short", "x")));
+        assert!(support::accepted(c.publish("alice/nostore", "x")));
+        assert!(support::accepted(c.publish("alice/short", "x")));
     }
     assert_eq!(
         asked(&server, "/acl", "alice/nostore", "2"),
@@ -137,7 +135,7 @@ fn cache_control_from_the_service_overrides_the_configured_time() {
         "max-age=1: cached"
     );
     sleep(Duration::from_millis(1500));
-    assert!(common::accepted(c.publish("alice/short", "x")));
+    assert!(support::accepted(c.publish("alice/short", "x")));
     assert_eq!(
         asked(&server, "/acl", "alice/short", "2"),
         2,
@@ -171,7 +169,7 @@ fn errors_are_never_cached() {
     );
     failing.store(false, Ordering::SeqCst);
     assert!(
-        common::accepted(c.publish("alice/e", "3")),
+        support::accepted(c.publish("alice/e", "3")),
         "recovered at once"
     );
     assert!(
@@ -188,18 +186,18 @@ fn hot_entries_are_refreshed_before_they_expire() {
         &[],
     );
     let c = Mqtt::ok(Proto::V5, b.port, "c", Some(("alice", "secret")));
-    assert!(common::accepted(c.publish("alice/hot", "1")));
+    assert!(support::accepted(c.publish("alice/hot", "1")));
     assert_eq!(asked(&server, "/acl", "alice/hot", "2"), 1);
     // In the last fifth of its life the entry answers at once and is refreshed behind.
     sleep(Duration::from_millis(1750));
-    assert!(common::accepted(c.publish("alice/hot", "2")));
+    assert!(support::accepted(c.publish("alice/hot", "2")));
     wait_for(
         || asked(&server, "/acl", "alice/hot", "2") == 2,
         "the background refresh",
     );
     // Past the first entry's end, the refreshed one answers: no new request.
     sleep(Duration::from_millis(600));
-    assert!(common::accepted(c.publish("alice/hot", "3")));
+    assert!(support::accepted(c.publish("alice/hot", "3")));
     assert_eq!(asked(&server, "/acl", "alice/hot", "2"), 2);
     let log = b.log();
     assert!(!log.contains("secret"), "{log}");
@@ -210,11 +208,11 @@ fn sighup_clears_the_cache() {
     let server = Server::start(users_service);
     let b = Broker::start(&conf(port(&server), ""), &[]);
     let c = Mqtt::ok(Proto::V5, b.port, "c", Some(("alice", "secret")));
-    assert!(common::accepted(c.publish("alice/s", "1")));
-    assert!(common::accepted(c.publish("alice/s", "2")));
+    assert!(support::accepted(c.publish("alice/s", "1")));
+    assert!(support::accepted(c.publish("alice/s", "2")));
     assert_eq!(asked(&server, "/acl", "alice/s", "2"), 1);
     b.sighup();
-    assert!(common::accepted(c.publish("alice/s", "3")));
+    assert!(support::accepted(c.publish("alice/s", "3")));
     assert_eq!(asked(&server, "/acl", "alice/s", "2"), 2);
     assert!(
         b.log()
@@ -241,7 +239,7 @@ fn metrics_endpoint_serves_the_counters() {
     );
     let c = Mqtt::ok(Proto::V5, b.port, "c", Some(("alice", "secret")));
     for _ in 0..5 {
-        assert!(common::accepted(c.publish("alice/m", "1")));
+        assert!(support::accepted(c.publish("alice/m", "1")));
     }
     let mut s = std::net::TcpStream::connect(("127.0.0.1", metrics_port)).unwrap();
     s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")

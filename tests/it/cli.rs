@@ -4,15 +4,13 @@
 //! exit codes, every `--help`, and a user added with `passwd add` logging in to a running
 //! broker without a restart or SIGHUP.
 
-mod common;
-
 use std::fs;
 use std::io::Write;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use common::{mosquitto_passwd_line, wait_for, Broker, Dir, Mqtt, Proto, Start};
+use crate::support::{mosquitto_passwd_line, wait_for, Broker, Dir, Mqtt, Proto, Start};
 use mosq_auth::backend::files::PasswordFile;
 use mosq_auth::hash::{PasswordHash, SaltEncoding};
 use mosq_auth::request::Decision;
@@ -27,14 +25,19 @@ struct Out {
 
 /// Runs `mosq-auth ARGS` in `cwd` with `stdin` piped in (so never a terminal).
 fn run_in(cwd: &Path, args: &[&str], stdin: &str) -> Out {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mosq-auth"))
-        .args(args)
-        .current_dir(cwd)
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mosq-auth"));
+    cmd.args(args).current_dir(cwd);
+    run_cmd(cmd, stdin)
+}
+
+/// Runs `cmd` with `stdin` piped in and its output captured.
+fn run_cmd(mut cmd: Command, stdin: &str) -> Out {
+    let mut child = cmd
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("run mosq-auth");
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
     let mut input = child.stdin.take().expect("stdin");
     // The tool may exit before reading (usage errors): ignore a broken pipe.
     let _ = input.write_all(stdin.as_bytes());
@@ -561,16 +564,37 @@ fn passwd_usage_errors() {
     assert_eq!(fs::read_to_string(&file).expect("read"), "alice:$7$a\n");
 }
 
+/// A group of this process other than `primary`, if it is in one.
+fn other_group(primary: u32) -> Option<u32> {
+    // SAFETY: getgroups(2) with a buffer of the size it reported.
+    let n = unsafe { libc::getgroups(0, std::ptr::null_mut()) };
+    let mut groups = vec![0 as libc::gid_t; n.max(0) as usize];
+    let n = unsafe { libc::getgroups(n, groups.as_mut_ptr()) };
+    groups.truncate(n.max(0) as usize);
+    groups.into_iter().find(|&g| g != primary)
+}
+
 #[test]
-fn passwd_keeps_owner_and_group_when_root() {
-    if !running_as_root() {
-        // Only root can give a file to someone else; the mode is covered elsewhere.
-        return;
-    }
+fn passwd_keeps_owner_and_group() {
     let d = tmp();
     let file = d.path().join("passwd");
     fs::write(&file, "alice:$7$a\n").expect("write");
-    std::os::unix::fs::chown(&file, Some(4242), Some(4343)).expect("chown");
+    // The rewrite goes through a new temporary file, which gets the writer's owner and primary
+    // group: the tool must give it the original's. Root can hand the file to anyone; any
+    // other user only to another of its own groups.
+    let (uid, gid) = if running_as_root() {
+        (4242, 4343)
+    } else {
+        let me = fs::metadata(&file).expect("stat");
+        let other = other_group(me.gid()).unwrap_or_else(|| {
+            panic!(
+                "this test needs root or a user in a second group (a file's group must differ \
+                 from the one a new file gets): run the suite as root, as `make test` does"
+            )
+        });
+        (me.uid(), other)
+    };
+    std::os::unix::fs::chown(&file, Some(uid), Some(gid)).expect("chown");
     fs::set_permissions(&file, fs::Permissions::from_mode(0o640)).expect("chmod");
     for (args, stdin) in [
         (&["passwd", s(&file), "add", "bob"][..], "pw\n"),
@@ -579,7 +603,7 @@ fn passwd_keeps_owner_and_group_when_root() {
         let out = run(args, stdin);
         assert_eq!(out.code, 0, "{out:?}");
         let m = fs::metadata(&file).expect("stat");
-        assert_eq!((m.uid(), m.gid(), m.mode() & 0o7777), (4242, 4343, 0o640));
+        assert_eq!((m.uid(), m.gid(), m.mode() & 0o7777), (uid, gid, 0o640));
     }
 }
 
@@ -649,16 +673,20 @@ fn passwd_never_leaves_a_partial_file_when_the_write_fails() {
 
 #[test]
 fn passwd_in_a_read_only_directory_fails_cleanly() {
-    if running_as_root() {
-        // Root writes into a read-only directory anyway; the RLIMIT_FSIZE test above covers a
-        // failing write for root.
-        return;
-    }
     let d = tmp();
     let file = d.path().join("passwd");
     fs::write(&file, "alice:$7$a\n").expect("write");
+    fs::set_permissions(&file, fs::Permissions::from_mode(0o644)).expect("chmod");
     fs::set_permissions(d.path(), fs::Permissions::from_mode(0o555)).expect("chmod");
-    let out = run(&["passwd", s(&file), "add", "bob"], "pw\n");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mosq-auth"));
+    cmd.args(["passwd", s(&file), "add", "bob"]);
+    if running_as_root() {
+        // Root writes into a read-only directory anyway: run the tool as `nobody`, for whom
+        // the directory is read-only (the tool's path must be readable by other users).
+        use std::os::unix::process::CommandExt;
+        cmd.uid(65534).gid(65534);
+    }
+    let out = run_cmd(cmd, "pw\n");
     fs::set_permissions(d.path(), fs::Permissions::from_mode(0o755)).expect("chmod back");
     assert_eq!(out.code, 1, "{out:?}");
     assert!(out.stderr.contains("temporary file"), "{out:?}");

@@ -1,88 +1,29 @@
 //! The example auth service (`examples/auth-service/auth_service.py`) run with python3 and
 //! asked by the HTTP backend in both contracts.
 
-mod http_common;
+use std::path::Path;
+use std::time::Duration;
 
-use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
-use http_common::{logger, opts};
+use crate::support::{logger, opts, ExampleService};
 use mosq_auth::backend::http::{HttpBackend, HttpSettings};
 use mosq_auth::backend::Backend;
 use mosq_auth::request::{Access, AclRequest, AuthRequest, CacheHint, Decision};
 use mosq_auth::secret::Secret;
 
-/// The service, killed when dropped.
-struct Service {
-    child: Child,
-    port: u16,
-    log: tempfile::NamedTempFile,
+/// Starts the example service with its example users and `admin` as superuser.
+fn start_service() -> ExampleService {
+    let users = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/auth-service/users.example");
+    let users =
+        std::fs::read_to_string(&users).unwrap_or_else(|e| panic!("{}: {e}", users.display()));
+    ExampleService::start(&users, &["--superusers", "admin"])
 }
 
-impl Service {
-    fn start() -> Service {
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/auth-service");
-        for _ in 0..5 {
-            let port = TcpListener::bind("127.0.0.1:0")
-                .unwrap()
-                .local_addr()
-                .unwrap()
-                .port();
-            let log = tempfile::NamedTempFile::new().unwrap();
-            let child = Command::new("python3")
-                .arg(dir.join("auth_service.py"))
-                .arg("--users")
-                .arg(dir.join("users.example"))
-                .args(["--superusers", "admin", "--port", &port.to_string()])
-                .stdin(Stdio::null())
-                .stderr(log.reopen().unwrap())
-                .spawn();
-            let mut child = match child {
-                Ok(c) => c,
-                Err(e) => {
-                    panic!("cannot run python3 ({e}): install it with `apt-get install -y python3`")
-                }
-            };
-            let deadline = Instant::now() + Duration::from_secs(10);
-            loop {
-                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    return Service { child, port, log };
-                }
-                if let Ok(Some(_)) = child.try_wait() {
-                    eprintln!(
-                        "{}",
-                        std::fs::read_to_string(log.path()).unwrap_or_default()
-                    );
-                    break; // port taken meanwhile: try another
-                }
-                assert!(
-                    Instant::now() < deadline,
-                    "the example service did not start listening"
-                );
-                std::thread::sleep(Duration::from_millis(50));
-            }
-        }
-        panic!("the example service exited at start-up (see its output above)");
-    }
-}
-
-impl Service {
-    /// The service's log so far; it must never show a password.
-    fn assert_log_clean(&self) {
-        let log = std::fs::read_to_string(self.log.path()).unwrap();
-        assert!(log.contains("user='alice' -> allow"), "{log}");
-        for pw in ["secret", "wrong", "admin-pw"] {
-            assert!(!log.contains(pw), "the service log shows '{pw}':\n{log}");
-        }
-    }
-}
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+/// Asserts the service's log shows a decision and never a password.
+fn assert_log_clean(svc: &ExampleService) {
+    let log = svc.log();
+    assert!(log.contains("user='alice' -> allow"), "{log}");
+    for pw in ["secret", "wrong", "admin-pw"] {
+        assert!(!log.contains(pw), "the service log shows '{pw}':\n{log}");
     }
 }
 
@@ -143,7 +84,7 @@ fn check(b: &HttpBackend) {
 
 #[test]
 fn example_service_with_auth_plug_options() {
-    let svc = Service::start();
+    let svc = start_service();
     let port = svc.port.to_string();
     let b = backend(&[
         ("http_hostname", "127.0.0.1"),
@@ -153,12 +94,12 @@ fn example_service_with_auth_plug_options() {
         ("http_aclcheck_uri", "/acl"),
     ]);
     check(&b);
-    svc.assert_log_clean();
+    assert_log_clean(&svc);
 }
 
 #[test]
 fn example_service_with_go_auth_options() {
-    let svc = Service::start();
+    let svc = start_service();
     let port = svc.port.to_string();
     for mode in ["status", "text"] {
         let b = backend(&[
@@ -188,5 +129,5 @@ fn example_service_with_go_auth_options() {
         })
         .unwrap();
     assert_eq!(v.decision, Decision::Allow);
-    svc.assert_log_clean();
+    assert_log_clean(&svc);
 }

@@ -1,12 +1,10 @@
 //! No password, Basic auth key, `Authorization` value or extra header value ever reaches a log
 //! line or an error message of the HTTP backend, at debug level, on success or failure.
 
-mod http_common;
-
 use std::sync::Mutex;
 
+use crate::support::{opts, Reply, Server};
 use base64::Engine;
-use http_common::{opts, Reply, Server};
 use mosq_auth::backend::http::{HttpBackend, HttpSettings};
 use mosq_auth::backend::Backend;
 use mosq_auth::log::{self, Level, Logger};

@@ -1,296 +1,11 @@
-//! Test harness: Debian's real mosquitto on a free 127.0.0.1 port with the freshly built
-//! plugin, and MQTT v3.1.1 / v5 clients that report exact CONNACK, SUBACK and PUBACK codes.
-//!
-//! The broker is found in `MOSQUITTO_BIN`, on `PATH` or in `/usr/sbin`; when it is missing the
-//! test fails with the command that installs it. Each broker lives in its own temporary
-//! directory (readable by the `mosquitto` user the broker drops to when started as root) and is
-//! killed when its [`Broker`] is dropped, also when the test fails.
-#![allow(dead_code)]
+//! MQTT v3.1.1 and v5 test clients (rumqttc) that report exact CONNACK, SUBACK and PUBACK
+//! codes, and the codes mosquitto answers with.
 
-use std::fs;
-use std::io::Read;
-use std::net::{TcpListener, TcpStream};
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError};
 use std::thread;
 use std::time::{Duration, Instant};
 
-/// How long to wait for anything the broker should do promptly.
-pub const WAIT: Duration = Duration::from_secs(10);
-
-/// The freshly built plugin. `cargo test` builds the cdylib into `target/<profile>/deps/` (next
-/// to the test executable) but copies it up to `target/<profile>/` only on `cargo build`, so
-/// the copy in `deps/` is the one that matches the code under test.
-pub fn plugin_path() -> PathBuf {
-    let exe = std::env::current_exe().expect("test executable path");
-    let deps = exe.parent().expect("target/<profile>/deps");
-    let so = deps.join("libmosq_auth.so");
-    assert!(
-        so.exists(),
-        "{} is missing: build the library first (cargo build)",
-        so.display()
-    );
-    so
-}
-
-/// The mosquitto broker binary.
-pub fn mosquitto_bin() -> PathBuf {
-    if let Some(p) = std::env::var_os("MOSQUITTO_BIN") {
-        return PathBuf::from(p);
-    }
-    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).collect())
-        .unwrap_or_default();
-    dirs.extend(["/usr/sbin", "/usr/local/sbin"].map(PathBuf::from));
-    dirs.into_iter().map(|d| d.join("mosquitto")).find(|p| p.is_file()).unwrap_or_else(|| {
-        panic!(
-            "the mosquitto broker is not installed: run `apt-get install -y mosquitto mosquitto-clients` \
-             (or `make test`, which installs it), or set MOSQUITTO_BIN"
-        )
-    })
-}
-
-/// A temporary directory the broker (running as the `mosquitto` user) can read.
-pub struct Dir {
-    pub dir: tempfile::TempDir,
-}
-
-impl Dir {
-    pub fn new() -> Dir {
-        let dir = tempfile::Builder::new()
-            .prefix("mosq-auth-test")
-            .tempdir()
-            .expect("tempdir");
-        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).expect("chmod");
-        Dir { dir }
-    }
-
-    pub fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    /// Writes `name` (world-readable) and returns its path.
-    pub fn write(&self, name: &str, content: impl AsRef<[u8]>) -> PathBuf {
-        let p = self.dir.path().join(name);
-        if let Some(parent) = p.parent() {
-            fs::create_dir_all(parent).expect("mkdir");
-        }
-        fs::write(&p, content).expect("write");
-        fs::set_permissions(&p, fs::Permissions::from_mode(0o644)).expect("chmod");
-        p
-    }
-}
-
-impl Default for Dir {
-    fn default() -> Dir {
-        Dir::new()
-    }
-}
-
-/// A running broker.
-pub struct Broker {
-    pub port: u16,
-    pub dir: Dir,
-    child: Child,
-    log: PathBuf,
-}
-
-/// A port on 127.0.0.1 that was free a moment ago (a broker start retries when it is taken).
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
-
-/// Options for starting a broker.
-#[derive(Default, Clone)]
-pub struct Start {
-    /// Extra environment variables for the broker.
-    pub env: Vec<(String, String)>,
-    /// Lines placed before the listener line (global settings).
-    pub global: String,
-}
-
-impl Broker {
-    /// Starts a broker whose config is `body` after a `listener PORT 127.0.0.1` line. In `body`,
-    /// `{plugin}` is the plugin's path, `{dir}` the test directory and `{port}` the port.
-    /// Files are written into the directory first.
-    pub fn start(body: &str, files: &[(&str, &str)]) -> Broker {
-        Broker::start_with(body, files, Start::default())
-    }
-
-    /// As [`Broker::start`], with plugin API v4 (`MOSQ_AUTH_PLUGIN_API=4`).
-    pub fn start_v4(body: &str, files: &[(&str, &str)]) -> Broker {
-        let start = Start {
-            env: vec![("MOSQ_AUTH_PLUGIN_API".into(), "4".into())],
-            ..Start::default()
-        };
-        Broker::start_with(body, files, start)
-    }
-
-    /// Starts a broker, retrying on a port taken between choosing and binding it.
-    pub fn start_with(body: &str, files: &[(&str, &str)], start: Start) -> Broker {
-        let dir = Dir::new();
-        for (name, content) in files {
-            dir.write(name, content);
-        }
-        Broker::start_in(dir, body, start)
-    }
-
-    /// Starts a broker in an existing directory.
-    pub fn start_in(dir: Dir, body: &str, start: Start) -> Broker {
-        let bin = mosquitto_bin();
-        let plugin = plugin_path();
-        let mut last_log = String::new();
-        for _attempt in 0..5 {
-            let port = free_port();
-            let subst = |s: &str| {
-                s.replace("{plugin}", &plugin.display().to_string())
-                    .replace("{dir}", &dir.path().display().to_string())
-                    .replace("{port}", &port.to_string())
-            };
-            let log = dir.path().join("broker.log");
-            let conf = format!(
-                "{}\nlog_dest stderr\nlog_type all\nlistener {port} 127.0.0.1\n{}\n",
-                subst(&start.global),
-                subst(body)
-            );
-            let conf_path = dir.write("mosquitto.conf", conf);
-            let log_file = fs::File::create(&log).expect("log file");
-            let mut cmd = Command::new(&bin);
-            cmd.arg("-c")
-                .arg(&conf_path)
-                .stdin(Stdio::null())
-                .stdout(log_file.try_clone().expect("dup"))
-                .stderr(log_file);
-            for (k, v) in &start.env {
-                cmd.env(k, v);
-            }
-            let mut child = cmd
-                .spawn()
-                .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
-            let deadline = Instant::now() + WAIT;
-            loop {
-                if let Ok(Some(_status)) = child.try_wait() {
-                    last_log = fs::read_to_string(&log).unwrap_or_default();
-                    break;
-                }
-                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    return Broker {
-                        port,
-                        dir,
-                        child,
-                        log,
-                    };
-                }
-                if Instant::now() > deadline {
-                    let _ = child.kill();
-                    panic!(
-                        "broker did not start listening within {WAIT:?}:\n{}",
-                        fs::read_to_string(&log).unwrap_or_default()
-                    );
-                }
-                thread::sleep(Duration::from_millis(20));
-            }
-            if !last_log.contains("Address already in use") {
-                break;
-            }
-        }
-        panic!("broker exited at start-up:\n{last_log}");
-    }
-
-    /// Runs mosquitto with `body` and expects it to refuse to start; returns its output.
-    pub fn start_fails(body: &str, files: &[(&str, &str)]) -> String {
-        let dir = Dir::new();
-        for (name, content) in files {
-            dir.write(name, content);
-        }
-        let port = free_port();
-        let body = body
-            .replace("{plugin}", &plugin_path().display().to_string())
-            .replace("{dir}", &dir.path().display().to_string());
-        let conf = dir.write(
-            "mosquitto.conf",
-            format!("log_dest stderr\nlistener {port} 127.0.0.1\n{body}\n"),
-        );
-        let mut child = Command::new(mosquitto_bin())
-            .arg("-c")
-            .arg(&conf)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn mosquitto");
-        let deadline = Instant::now() + WAIT;
-        loop {
-            if let Ok(Some(status)) = child.try_wait() {
-                let mut out = String::new();
-                child.stdout.take().map(|mut s| s.read_to_string(&mut out));
-                child.stderr.take().map(|mut s| s.read_to_string(&mut out));
-                assert!(!status.success(), "mosquitto exited successfully:\n{out}");
-                return out;
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                panic!("mosquitto started although it should have refused the config");
-            }
-            thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// The broker's log so far.
-    pub fn log(&self) -> String {
-        fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// Sends SIGHUP (reload) and waits until the log shows the reload.
-    pub fn sighup(&self) {
-        let before = self.log().matches("Reloading config").count();
-        // SAFETY: plain kill(2) on our child's pid.
-        let rc = unsafe { libc::kill(self.child.id() as i32, libc::SIGHUP) };
-        assert_eq!(rc, 0, "kill -HUP");
-        wait_for(
-            || self.log().matches("Reloading config").count() > before,
-            "the broker to reload",
-        );
-        // The reload is handled in the broker's next loop iteration after the log line.
-        thread::sleep(Duration::from_millis(300));
-    }
-
-    /// The broker's pid.
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-}
-
-impl Drop for Broker {
-    fn drop(&mut self) {
-        // SAFETY: plain kill(2) on our child's pid.
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Polls `cond` until it holds, failing the test after [`WAIT`].
-pub fn wait_for(mut cond: impl FnMut() -> bool, what: &str) {
-    let deadline = Instant::now() + WAIT;
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        thread::sleep(Duration::from_millis(20));
-    }
-}
+use super::WAIT;
 
 /// The MQTT protocol version a test client speaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -318,7 +33,6 @@ enum Handle {
 
 /// A connected MQTT client.
 pub struct Mqtt {
-    pub proto: Proto,
     handle: Handle,
     events: Receiver<Ev>,
     pending: std::cell::RefCell<Vec<Ev>>,
@@ -481,7 +195,6 @@ impl Mqtt {
             }
         };
         let m = Mqtt {
-            proto,
             handle,
             events: rx,
             pending: Default::default(),
@@ -564,28 +277,6 @@ impl Mqtt {
         }
     }
 
-    /// Publishes at QoS 0 (no acknowledgement).
-    pub fn publish_qos0(&self, topic: &str, payload: &str) {
-        match &self.handle {
-            Handle::V3(c) => c
-                .publish(
-                    topic,
-                    rumqttc::QoS::AtMostOnce,
-                    false,
-                    payload.as_bytes().to_vec(),
-                )
-                .expect("publish"),
-            Handle::V5(c) => c
-                .publish(
-                    topic,
-                    rumqttc::v5::mqttbytes::QoS::AtMostOnce,
-                    false,
-                    payload.as_bytes().to_vec(),
-                )
-                .expect("publish"),
-        }
-    }
-
     /// The next message delivered to this client within `timeout`.
     pub fn recv(&self, timeout: Duration) -> Option<(String, String)> {
         match self.next(timeout, |e| matches!(e, Ev::Publish(..))) {
@@ -611,21 +302,6 @@ impl Drop for Mqtt {
             }
         }
     }
-}
-
-/// A password file line made by Debian's `mosquitto_passwd` (`$7$`), for `user`/`password`.
-pub fn mosquitto_passwd_line(user: &str, password: &str) -> String {
-    let dir = Dir::new();
-    let p = dir.write("pw", "");
-    let status = Command::new("mosquitto_passwd")
-        .arg("-b")
-        .arg(&p)
-        .arg(user)
-        .arg(password)
-        .status()
-        .expect("mosquitto_passwd is missing: apt-get install -y mosquitto");
-    assert!(status.success(), "mosquitto_passwd failed");
-    fs::read_to_string(&p).expect("read pw").trim().to_string()
 }
 
 /// Returns true if and only if a PUBACK reason means the publish was accepted (0, or 0x10 "no

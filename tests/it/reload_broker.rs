@@ -2,9 +2,8 @@
 //! signal, the Kubernetes ConfigMap/Secret symlink swap, and a broken file keeping the last
 //! good one.
 
-mod common;
-
-use common::{mosquitto_passwd_line, wait_for, Broker, Dir, Mqtt, Proto, Start};
+use crate::support;
+use crate::support::{mosquitto_passwd_line, wait_for, Broker, Dir, Mqtt, Proto, Start};
 use std::fs;
 use std::os::unix::fs::symlink;
 use std::path::Path;
@@ -95,7 +94,7 @@ fn broken_file_keeps_the_last_good_one() {
     dir.write("acl", ACL);
     let b = Broker::start_in(dir, &conf("{dir}", "1"), Start::default());
     let alice = Mqtt::ok(Proto::V5, b.port, "alice", Some(("alice", "alice-pw")));
-    assert!(common::accepted(alice.publish("alice/x", "1")));
+    assert!(support::accepted(alice.publish("alice/x", "1")));
 
     b.dir.write(
         "acl",
@@ -110,7 +109,7 @@ fn broken_file_keeps_the_last_good_one() {
         b.log()
     );
     // The old rules are still in force.
-    assert!(common::accepted(alice.publish("alice/y", "2")));
+    assert!(support::accepted(alice.publish("alice/y", "2")));
     assert_eq!(alice.subscribe("news/#"), 1);
     let log = b.log();
     assert!(!log.contains("alice-pw") && !log.contains("$7$"), "{log}");

@@ -3,9 +3,8 @@
 //! the same. (Subscriptions are stricter in mosq-auth by design, so each reader subscribes to
 //! the exact topic, where both agree.)
 
-mod common;
-
-use common::{mosquitto_passwd_line, Broker, Dir, Mqtt, Proto, Start};
+use crate::support;
+use crate::support::{mosquitto_passwd_line, Broker, Dir, Mqtt, Proto, Start};
 use std::time::Duration;
 
 const ACL: &str = "\
@@ -131,9 +130,9 @@ fn decisions(b: &Broker) -> Vec<(Option<&'static str>, &'static str, bool, bool)
         let user = creds.map(|c| c.0);
         let c = Mqtt::ok(Proto::V5, b.port, &client_id(user), creds);
         for topic in TOPICS {
-            let published = common::accepted(c.publish(topic, "w"));
+            let published = support::accepted(c.publish(topic, "w"));
             c.subscribe(topic);
-            assert!(common::accepted(writer.publish(topic, "r")));
+            assert!(support::accepted(writer.publish(topic, "r")));
             let received = c.recv(Duration::from_millis(200)).is_some();
             // Drain whatever else arrived (e.g. our own publish before subscribing: none).
             while c.recv(Duration::from_millis(20)).is_some() {}

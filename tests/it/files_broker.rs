@@ -1,9 +1,11 @@
-//! The files backend end to end: Debian's mosquitto loads the freshly built plugin (plugin API
-//! v5 and v4) and real MQTT v3.1.1 and v5 clients connect, publish and subscribe.
+//! The files backend end to end: the real mosquitto (`MOSQUITTO_BIN`, else Debian's) loads the
+//! freshly built plugin (plugin API v5 and v4) and real MQTT v3.1.1 and v5 clients connect, publish
+//! and subscribe.
 
-mod common;
-
-use common::{mosquitto_passwd_line, not_authorised, sub_refused, Broker, Mqtt, Proto, PROTOS};
+use crate::support;
+use crate::support::{
+    mosquitto_passwd_line, not_authorised, sub_refused, Broker, Mqtt, Proto, PROTOS,
+};
 use std::time::Duration;
 
 const ACL: &str = "\
@@ -220,34 +222,27 @@ fn anonymous_clients_get_the_rules_before_the_first_user() {
     }
 }
 
-#[test]
-fn bad_option_value_stops_the_broker_naming_option_and_value() {
-    let out = Broker::start_fails(
-        &format!("{}plugin_opt_log_level loud\n", conf()),
-        &[("passwd", &passwd()), ("acl", ACL)],
-    );
-    assert!(
-        out.contains("option auth_opt_log_level: invalid value 'loud': expected one of error, warning, notice, info, debug"),
-        "{out}"
-    );
+/// Configs the broker must refuse, with what its output must say: one test per row.
+macro_rules! refused_configs {
+    ($($name:ident: $body:expr, $files:expr => $expected:expr;)*) => {$(
+        #[test]
+        fn $name() {
+            let out = Broker::start_fails(&$body, &$files);
+            assert!(out.contains($expected), "no {:?} in:\n{out}", $expected);
+        }
+    )*};
 }
 
-#[test]
-fn missing_password_file_stops_the_broker_naming_the_path() {
-    let out = Broker::start_fails(
-        "plugin {plugin}\nplugin_opt_backends files\nplugin_opt_password_file {dir}/nope\n",
-        &[],
-    );
-    assert!(out.contains("/nope: No such file or directory"), "{out}");
-}
-
-#[test]
-fn broken_acl_file_stops_the_broker_with_file_and_line() {
-    let out = Broker::start_fails(
-        conf(),
-        &[("passwd", &passwd()), ("acl", "user alice\ntopc read x\n")],
-    );
-    assert!(out.contains("/acl:2: "), "{out}");
+refused_configs! {
+    bad_option_value_stops_the_broker_naming_option_and_value:
+        format!("{}plugin_opt_log_level loud\n", conf()), [("passwd", passwd().as_str()), ("acl", ACL)]
+        => "option auth_opt_log_level: invalid value 'loud': expected one of error, warning, notice, info, debug";
+    missing_password_file_stops_the_broker_naming_the_path:
+        "plugin {plugin}\nplugin_opt_backends files\nplugin_opt_password_file {dir}/nope\n", []
+        => "/nope: No such file or directory";
+    broken_acl_file_stops_the_broker_with_file_and_line:
+        conf(), [("passwd", passwd().as_str()), ("acl", "user alice\ntopc read x\n")]
+        => "/acl:2: ";
 }
 
 #[test]
@@ -287,14 +282,14 @@ fn superusers_pass_every_acl_check() {
     for proto in PROTOS {
         let admin = Mqtt::ok(proto, b.port, "admin", Some(("admin", "admin-pw")));
         assert_eq!(admin.subscribe("#"), 1);
-        assert!(common::accepted(admin.publish("bob/out", "x")));
+        assert!(support::accepted(admin.publish("bob/out", "x")));
     }
 }
 
 #[test]
 fn per_listener_settings_give_each_listener_its_own_plugin_instance() {
     // Listener 1 (the harness's) knows alice; listener 2 knows only bob.
-    let dir = common::Dir::new();
+    let dir = support::Dir::new();
     let port2 = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -308,7 +303,7 @@ fn per_listener_settings_give_each_listener_its_own_plugin_instance() {
          listener {port2} 127.0.0.1\nallow_anonymous false\n\
          plugin {{plugin}}\nplugin_opt_backends files\nplugin_opt_password_file {{dir}}/pw2\n"
     );
-    let start = common::Start {
+    let start = support::Start {
         global: "per_listener_settings true".into(),
         ..Default::default()
     };
@@ -339,7 +334,7 @@ fn log_level_filters_the_plugins_lines() {
     let b = start(false, conf(), &passwd(), ACL);
     let c = Mqtt::ok(Proto::V5, b.port, "c", Some(("alice", "alice-pw")));
     c.publish("alice/x", "x");
-    common::wait_for(
+    support::wait_for(
         || {
             b.log()
                 .contains("mosq-auth: acl: 'alice' (client 'c') write 'alice/x' allowed by files")
