@@ -250,6 +250,24 @@ impl Backend for Link {
         self.inner.explain_acl(req)
     }
 
+    /// A cached answer never waits; otherwise the backend says.
+    fn auth_may_block(&self, req: &AuthRequest<'_>) -> bool {
+        if !self.inner.auth_may_block(req) {
+            return false;
+        }
+        let Some(c) = &self.cache else {
+            return true;
+        };
+        let generation = self.inner.generation();
+        !c.auth
+            .get(&c.auth_key(req))
+            .is_some_and(|e| e.generation == generation)
+    }
+
+    fn max_wait(&self) -> std::time::Duration {
+        self.inner.max_wait()
+    }
+
     fn has_superusers(&self) -> bool {
         self.inner.has_superusers()
     }

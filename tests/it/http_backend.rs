@@ -411,13 +411,38 @@ fn body_too_large_is_an_error() {
 #[test]
 fn requests_made_without_asking() {
     let server = Server::always(Reply::status(200));
-    let b = auth_plug(&server, &[]);
-    // Empty password: refused without a request, as auth-plug did.
-    assert_eq!(decision(auth(&b, "alice", b"", "c1")), Decision::Deny);
-    // Unsubscribe: always allowed.
+    // Rules of the chain, which asks no backend for them: an empty password is refused (as
+    // auth-plug did) and unsubscribing is always allowed.
+    let port = server.port();
+    let plugin = mosq_auth::plugin::Plugin::new(&opts(&[
+        ("backends", "http"),
+        ("http_hostname", "127.0.0.1"),
+        ("http_port", port.as_str()),
+        ("http_getuser_uri", "/auth"),
+        ("http_superuser_uri", "/superuser"),
+        ("http_aclcheck_uri", "/acl"),
+        ("log_level", "error"),
+    ]))
+    .expect("plugin");
+    let empty = Secret::new(Vec::new());
+    let login = AuthRequest {
+        username: "alice",
+        password: &empty,
+        client_id: "c1",
+    };
     assert_eq!(
-        decision(acl(&b, Some("alice"), "c1", "bob/#", Access::Unsubscribe)),
-        Decision::Allow
+        plugin.chain().authenticate(Some(&login), None),
+        mosq_auth::chain::Outcome::Deny
+    );
+    let unsubscribe = AclRequest {
+        username: Some("alice"),
+        client_id: "c1",
+        topic: "bob/#",
+        access: Access::Unsubscribe,
+    };
+    assert_eq!(
+        plugin.chain().acl(&unsubscribe, None),
+        mosq_auth::chain::Outcome::Allow
     );
     assert_eq!(server.request_count(), 0);
 

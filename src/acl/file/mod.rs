@@ -35,7 +35,7 @@ bad line is rejected as a whole, so a reload keeps the previous rules.
 For a request the applicable rules are the user's block (the anonymous block when there is no
 username) plus every `pattern` rule, with `%u`/`%c` filled in. Then:
 
-- **Unsubscribe** is always allowed.
+- **Unsubscribe** is not decided by the file (`Defer`): the chain always allows it.
 - **Read / Write**: a matching `deny` rule denies; otherwise a matching grant with that access
   (`read`/`write`/`readwrite`) allows; otherwise [`Decision::Defer`], which the plugin's
   chain turns into a refusal when no other backend decides.
@@ -194,8 +194,8 @@ impl AclFile {
         self.decide(username, client_id, topic, access).0
     }
 
-    /// Like [`AclFile::check`], also naming the rule that decided (`None` for Defer and for
-    /// Unsubscribe, which no rule decides).
+    /// Like [`AclFile::check`], also naming the rule that decided (`None` for Defer, which
+    /// includes Unsubscribe: no rule decides it).
     pub fn explain(
         &self,
         username: Option<&str>,
@@ -340,7 +340,7 @@ topic readwrite #
         );
         assert_eq!(
             explain(None, "x", Access::Unsubscribe),
-            (Decision::Allow, None)
+            (Decision::Defer, None)
         );
     }
 }

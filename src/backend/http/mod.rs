@@ -25,7 +25,8 @@ no retries, TLS certificates verified.
 - 2xx allows, 4xx denies (auth-plug treated a 403 as "defer to the next backend", which ends
   in a deny as well), 5xx, timeouts, connection errors and unreadable answers are errors: the
   plugin fails closed and never caches them. See [`response`] for the text and JSON modes.
-- An empty password is refused without a request, as auth-plug did.
+- An empty password is refused without a request, as auth-plug did, and unsubscribing needs
+  none either: both are rules of the chain ([`crate::chain`]), which never asks a backend.
 - JSON cannot carry a password that is not UTF-8: such a login is refused without a request
   (with a debug line). Form encoding carries any bytes.
 - Unsubscribing is always allowed without a request; neither auth-plug nor go-auth services
@@ -55,7 +56,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, CONTENT
 use crate::backend::Backend;
 use crate::log::Logger;
 use crate::options::ConfigError;
-use crate::request::{Access, AclRequest, Answer, AuthRequest, BackendError, Decision, Verdict};
+use crate::request::{AclRequest, Answer, AuthRequest, BackendError, Decision, Verdict};
 
 pub mod breaker;
 mod client;
@@ -354,13 +355,6 @@ impl Backend for HttpBackend {
 
     fn authenticate(&self, req: &AuthRequest<'_>) -> Answer {
         let password = req.password.expose();
-        if password.is_empty() {
-            self.logger.debug(format_args!(
-                "http getuser user={} client={}: empty password refused without a request",
-                req.username, req.client_id
-            ));
-            return Ok(Verdict::DENY);
-        }
         if self.settings.params_mode == ParamsMode::Json
             && self.settings.method != Method::Get
             && std::str::from_utf8(password).is_err()
@@ -392,10 +386,16 @@ impl Backend for HttpBackend {
         self.settings.superuser_url.is_some()
     }
 
+    /// Every login is a request (the cache in front answers repeated ones).
+    fn auth_may_block(&self, _req: &AuthRequest<'_>) -> bool {
+        true
+    }
+
+    fn max_wait(&self) -> std::time::Duration {
+        self.settings.timeout
+    }
+
     fn acl(&self, req: &AclRequest<'_>) -> Answer {
-        if req.access == Access::Unsubscribe {
-            return Ok(Verdict::ALLOW);
-        }
         let username = req.username.unwrap_or(&self.anon_username);
         self.ask(
             &self.settings.aclcheck_url,
