@@ -6,6 +6,7 @@ mod cache_http;
 mod cli;
 mod compare_builtin;
 mod conf_examples;
+mod delayed_connect;
 mod ffi_abi;
 mod files_broker;
 mod http_backend;
