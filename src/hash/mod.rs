@@ -203,6 +203,24 @@ impl PasswordHash {
         Ok(PasswordHash { inner })
     }
 
+    /// Returns true if and only if verifying against this hash takes about a millisecond of
+    /// CPU or more: PBKDF2 with 5,000 iterations or more (per salt candidate), bcrypt cost 5 or
+    /// more, any argon2 with at least 4 MiB × passes. Mosquitto's own `$6$` and `$7$` (101 or
+    /// 1,000 iterations) are fast. On Mosquitto 2.1 a login against a slow hash runs off the
+    /// broker's thread.
+    pub fn is_slow(&self) -> bool {
+        match &self.inner {
+            Inner::Sha512Salted { .. } => false,
+            Inner::Pbkdf2 {
+                iterations, salts, ..
+            } => u64::from(*iterations) * salts.len() as u64 >= 5_000,
+            Inner::Bcrypt { cost, .. } => *cost >= 5,
+            Inner::Argon2 { params, .. } => {
+                u64::from(params.m_cost()) * u64::from(params.t_cost()) >= 4 * 1024
+            }
+        }
+    }
+
     /// A short name of the hash scheme, for logs and statistics.
     ///
     /// One of `sha512-$6$`, `pbkdf2-sha512-$7$`, `pbkdf2-auth-plug`, `pbkdf2-go-auth`,
@@ -235,6 +253,26 @@ mod test_vectors;
 mod tests {
     use super::test_vectors::*;
     use super::*;
+
+    #[test]
+    fn slow_hashes_are_told_apart_from_fast_ones() {
+        use super::generate::{hash_password_with, Scheme};
+        for (scheme, work, slow) in [
+            (Scheme::Mosquitto6, None, false),
+            (Scheme::Mosquitto7, None, false),
+            (Scheme::Mosquitto7, Some(1_000), false),
+            (Scheme::Mosquitto7, Some(10_000), true),
+            (Scheme::Pbkdf2AuthPlug, None, false),
+            (Scheme::Pbkdf2GoAuth, None, true),
+            (Scheme::Bcrypt, Some(4), false),
+            (Scheme::Bcrypt, None, true),
+            (Scheme::Argon2id, None, true),
+        ] {
+            let s = hash_password_with(scheme, b"pw", work).unwrap();
+            let h = PasswordHash::parse(&s, AUTO).unwrap();
+            assert_eq!(h.is_slow(), slow, "{scheme:?} {work:?}");
+        }
+    }
 
     #[test]
     fn debug_is_redacted() {

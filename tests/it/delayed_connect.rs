@@ -243,3 +243,49 @@ fn reload_and_shutdown_with_logins_in_flight() {
     assert!(!b.log().contains("internal error"), "{}", b.log());
     drop(waiting);
 }
+
+#[test]
+fn a_slow_password_hash_is_verified_off_the_broker_thread() {
+    use mosq_auth::hash::{hash_password_with, Scheme};
+    // Hashing here costs what verifying costs the plugin (same code, same build).
+    let start = Instant::now();
+    let slow = hash_password_with(Scheme::Bcrypt, b"right", Some(10)).unwrap();
+    let cost = start.elapsed();
+    assert!(
+        cost > Duration::from_millis(100),
+        "bcrypt-10 took only {cost:?}"
+    );
+    let fast = hash_password_with(Scheme::Mosquitto7, b"secret", None).unwrap();
+    let passwd = format!("alice:{fast}\nslow:{slow}\n");
+    let b = Broker::start(
+        "plugin {plugin}\n\
+         plugin_opt_backends files\n\
+         plugin_opt_password_file {dir}/passwd\n\
+         plugin_opt_log_level debug\n",
+        &[("passwd", &passwd)],
+    );
+    let alice = Mqtt::ok(Proto::V5, b.port, "alice", Some(("alice", "secret")));
+    assert_eq!(alice.subscribe("alice/#"), 1);
+    for proto in PROTOS {
+        let port = b.port;
+        let wrong = std::thread::spawn(move || {
+            Mqtt::connect(proto, port, "slow", Some(("slow", "wrong"))).err()
+        });
+        std::thread::sleep(Duration::from_millis(20));
+        let worst = (0..3).map(|n| round_trip(&alice, n)).max().unwrap();
+        assert_eq!(wrong.join().unwrap(), Some(not_authorised(proto)));
+        if parks() {
+            assert!(
+                worst < cost / 2,
+                "round trip {worst:?} while a {cost:?} hash ran"
+            );
+        }
+    }
+    Mqtt::ok(Proto::V311, b.port, "slow-ok", Some(("slow", "right")));
+    assert_eq!(
+        b.log().contains("waits for an answer"),
+        parks(),
+        "{}",
+        b.log()
+    );
+}

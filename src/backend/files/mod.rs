@@ -116,6 +116,15 @@ impl Backend for FilesBackend {
         })
     }
 
+    /// Only a slow hash waits (an unknown user, a fast hash and a locked line answer at once).
+    fn auth_may_block(&self, req: &AuthRequest<'_>) -> bool {
+        let state = self.inner.state.load();
+        state
+            .passwords
+            .as_ref()
+            .is_some_and(|p| p.is_slow(req.username))
+    }
+
     fn superuser(&self, _username: &str) -> Answer {
         Ok(Verdict::DEFER)
     }

@@ -79,6 +79,12 @@ impl PasswordFile {
         self.users.len()
     }
 
+    /// Returns true if and only if `username` has a hash that is slow to verify
+    /// ([`PasswordHash::is_slow`]).
+    pub fn is_slow(&self, username: &str) -> bool {
+        matches!(self.users.get(username), Some(UserEntry::Hash(h)) if h.is_slow())
+    }
+
     /// Returns true if and only if there are no users.
     pub fn is_empty(&self) -> bool {
         self.users.is_empty()
