@@ -11,7 +11,8 @@
 # compiler) are installed with apt-get as root, or the exact install line is printed.
 #
 # Exit codes: 0 built (or already built), 3 tarball absent (one line on stderr), 1 any error.
-# Run the broker as PREFIX/sbin/mosquitto with LD_LIBRARY_PATH=PREFIX/lib.
+# Run the broker as PREFIX/sbin/mosquitto with LD_LIBRARY_PATH=PREFIX/lib, or as PREFIX/mosquitto
+# (a wrapper that sets LD_LIBRARY_PATH for the broker only).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -41,8 +42,22 @@ want=${want:-$known_sha256}
 got=$(sha256sum "$tarball" | cut -d' ' -f1)
 [ "$got" = "$want" ] || die "$tarball: sha256 $got, expected $want (from ${MOSQ_21_SHA256:+MOSQ_21_SHA256}${MOSQ_21_SHA256:-$readme})"
 
+# write_wrapper: PREFIX/mosquitto, the broker with LD_LIBRARY_PATH=PREFIX/lib set for the broker
+# alone (exec: same pid). Tests point MOSQUITTO_BIN at it: an LD_LIBRARY_PATH exported to the whole
+# test run would also reach Debian's mosquitto_pub/mosquitto_sub, which then load 2.1.2's
+# libmosquitto.so.1 and fail ("Error: Bad file descriptor").
+write_wrapper() {
+    cat >"$prefix/mosquitto" <<WRAPPER
+#!/bin/sh
+# Mosquitto 2.1.2 built by scripts/broker-2.1.sh, with its own libraries.
+LD_LIBRARY_PATH="$prefix/lib\${LD_LIBRARY_PATH:+:\$LD_LIBRARY_PATH}" exec "$prefix/sbin/mosquitto" "\$@"
+WRAPPER
+    chmod 755 "$prefix/mosquitto"
+}
+
 if [ -x "$prefix/sbin/mosquitto" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$got" ]; then
     [ "${1:-}" = --check ] && exit 0
+    write_wrapper
     say "mosquitto 2.1.2 already built in $prefix (sha256 matches $stamp)"
     echo "$prefix"
     exit 0
@@ -79,6 +94,7 @@ cmake --install "$build/obj" >>"$build/cmake.log" 2>&1 ||
 version=$(LD_LIBRARY_PATH=$prefix/lib "$prefix/sbin/mosquitto" -h 2>&1 || true)
 grep -q 'mosquitto version 2\.1\.2' <<<"$version" ||
     die "$prefix/sbin/mosquitto does not say it is version 2.1.2: $(head -n2 <<<"$version")"
+write_wrapper
 echo "$got" >"$stamp"
 rm -rf "$build"
 say "mosquitto 2.1.2 built in $(($(date +%s) - t0)) s"
