@@ -33,6 +33,7 @@ need_deb() {
 
 check_build_deb() {
     need_cmd dpkg-deb dpkg
+    need_build_deps
     need_cargo_deb
     rm -f "$deb_dir"/mosq-auth_*.deb
     scripts/dev.sh deb

@@ -32,6 +32,7 @@ check_copy_sources() {
 build_cmd=$(sed -n 's/^RUN \(cargo build [^&\\]*\).*/\1/p' "$dockerfile" | sed 's/ *$//')
 check_build() {
     [ -n "$build_cmd" ] || { say "no 'RUN cargo build ...' line in $dockerfile"; return 1; }
+    need_build_deps
     say "$build_cmd"
     $build_cmd
     [ -f "$plugin" ] || { say "$plugin was not built"; return 1; }

@@ -117,6 +117,7 @@ need_broker() {
     need_cmd mosquitto mosquitto
     need_cmd mosquitto_pub mosquitto-clients
     need_cmd mosquitto_passwd mosquitto
+    need_cmd python3 python3   # free_port.py
 }
 
 # venv: the tools virtualenv ($tools), created when missing.
@@ -215,9 +216,25 @@ make_certs() {
 # --release --locked --lib`.
 plugin=${CARGO_TARGET_DIR:-$top/target}/release/libmosq_auth.so
 
+# need_build_deps: cargo, the mosquitto headers and libclang (bindgen) for building the plugin.
+need_build_deps() {
+    command -v cargo >/dev/null 2>&1 ||
+        skip "cargo is missing" "Rust 1.80 or newer with rustup (https://rustup.rs), see README"
+    if ! [ -f /usr/include/mosquitto_broker.h ]; then
+        apt_install mosquitto-dev libmosquitto-dev 2>/dev/null ||
+            skip "the mosquitto headers are missing" "apt-get install -y mosquitto-dev libmosquitto-dev"
+    fi
+    if ! compgen -G '/usr/lib/llvm-*/lib/libclang*.so*' >/dev/null &&
+        ! compgen -G '/usr/lib/*/libclang*.so*' >/dev/null; then
+        apt_install libclang-dev 2>/dev/null ||
+            skip "libclang is missing (bindgen)" "apt-get install -y libclang-dev"
+    fi
+}
+
 # need_plugin: the release plugin, built if missing (the same command as the Dockerfile's).
 need_plugin() {
     [ -f "$plugin" ] && return 0
+    need_build_deps
     say "building the release plugin: cargo build --release --locked --lib"
     cargo build --release --locked --lib
 }
