@@ -34,13 +34,14 @@ if ! [ -f "$tarball" ]; then
 fi
 
 readme=$(dirname "$tarball")/README.md
-want=${MOSQ_21_SHA256:-}
+want=${MOSQ_21_SHA256:-} from=MOSQ_21_SHA256
 if [ -z "$want" ] && [ -f "$readme" ]; then
     want=$(grep -F "$(basename "$tarball")" "$readme" | grep -oE '\b[0-9a-f]{64}\b' | head -n1 || true)
+    from=$readme
 fi
-want=${want:-$known_sha256}
+[ -n "$want" ] || { want=$known_sha256; from="the sha256 in $0"; }
 got=$(sha256sum "$tarball" | cut -d' ' -f1)
-[ "$got" = "$want" ] || die "$tarball: sha256 $got, expected $want (from ${MOSQ_21_SHA256:+MOSQ_21_SHA256}${MOSQ_21_SHA256:-$readme})"
+[ "$got" = "$want" ] || die "$tarball: sha256 $got, expected $want (from $from)"
 
 # write_wrapper: PREFIX/mosquitto, the broker with LD_LIBRARY_PATH=PREFIX/lib set for the broker
 # alone (exec: same pid). Tests point MOSQUITTO_BIN at it: an LD_LIBRARY_PATH exported to the whole
