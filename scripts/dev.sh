@@ -152,7 +152,7 @@ deb() {
   # the package ships stripped binaries (lintian: unstripped-binary-or-object).
   say "building the Debian package: cargo deb --locked --strip"
   cargo deb --locked --strip
-  ls -1 target/debian/*.deb
+  ls -1 "${CARGO_TARGET_DIR:-target}"/debian/*.deb
 }
 
 case "${1:-}" in
