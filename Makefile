@@ -1,5 +1,5 @@
 # The two commands of the README. Both install what is missing (as root) or say what to install.
-.PHONY: demo test lint deps
+.PHONY: demo test lint deps deb
 
 demo:
 	@scripts/dev.sh demo
@@ -12,3 +12,7 @@ lint:
 
 deps:
 	@scripts/dev.sh deps
+
+# The Debian package: target/debian/mosq-auth_<version>_amd64.deb (installs cargo-deb if missing).
+deb:
+	@scripts/dev.sh deb

@@ -5,6 +5,12 @@
 #   scripts/dev.sh demo   build the plugin and run a broker on 127.0.0.1:1883 with conf/demo.*
 #   scripts/dev.sh test   build and run the whole test suite (unit, broker, HTTP, deployment)
 #   scripts/dev.sh lint   cargo fmt --check and clippy -D warnings
+#   scripts/dev.sh deb    build the Debian package target/debian/mosq-auth_<version>_amd64.deb
+#
+# `test` runs the whole cargo test suite against Debian's mosquitto 2.0, then the integration
+# tests again against Mosquitto 2.1.2 built from ../shared/vendor/ by scripts/broker-2.1.sh
+# (MOSQ_AUTH_TEST_21=0 turns that second pass off; without the tarball it says so and goes on),
+# then the deployment checks (.ci/deploy-check).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -95,16 +101,58 @@ lint() {
   cargo clippy --locked --all-targets -- -D warnings
 }
 
+# The test targets of the second broker pass: every integration test target, no unit tests.
+# When the integration tests move into one crate (tests/it/), this becomes (--test it).
+BROKER_21_TESTS=(--test '*')
+
+# broker_21_pass: the integration tests against Mosquitto 2.1.2 (MOSQ_AUTH_TEST_21=1, default).
+broker_21_pass() {
+  case "${MOSQ_AUTH_TEST_21:-1}" in
+    0) say "broker tests on mosquitto 2.1.2: off (MOSQ_AUTH_TEST_21=0)"; return 0 ;;
+    1) ;;
+    *) die "MOSQ_AUTH_TEST_21 must be 0 or 1, not '$MOSQ_AUTH_TEST_21'" ;;
+  esac
+  local prefix rc=0
+  prefix=$(scripts/broker-2.1.sh) || rc=$?
+  if [ $rc -eq 3 ]; then return 0; fi   # no tarball: broker-2.1.sh said so in one line
+  [ $rc -eq 0 ] || die "building mosquitto 2.1.2 failed (scripts/broker-2.1.sh)"
+  say "broker tests on mosquitto 2.1.2 ($prefix/sbin/mosquitto)"
+  # MOSQUITTO_BIN is broker-2.1.sh's wrapper: it runs $prefix/sbin/mosquitto with
+  # LD_LIBRARY_PATH=$prefix/lib for the broker only, so that the Debian clients the tests run
+  # (mosquitto_pub, mosquitto_sub) keep Debian's libmosquitto. --no-fail-fast: every failing
+  # test target is run and listed.
+  MOSQUITTO_BIN=$prefix/mosquitto cargo test --locked --no-fail-fast "${BROKER_21_TESTS[@]}"
+}
+
 test_all() {
   deps
   say "building"
   cargo build --locked --all-targets
-  say "running the test suite"
+  say "broker tests on mosquitto $("$(mosquitto_bin)" -h 2>&1 | sed -n 's/^mosquitto version \([^ ]*\).*/\1/p' | head -n1) ($(mosquitto_bin)): the whole test suite"
   cargo test --locked --all-targets
+  broker_21_pass
   if [ -x .ci/deploy-check ]; then
     say "deployment checks"
     .ci/deploy-check
   fi
+}
+
+# deb: target/debian/mosq-auth_<version>_<arch>.deb with cargo-deb (installed when missing).
+deb() {
+  deps
+  if ! cargo deb --version >/dev/null 2>&1; then
+    say "installing cargo-deb: cargo install cargo-deb --locked"
+    cargo install cargo-deb --locked ||
+      die "cargo-deb is missing and could not be installed; run: cargo install cargo-deb --locked"
+  fi
+  # The upstream changelog as Debian names it (an asset in [package.metadata.deb]).
+  mkdir -p target/debian-assets
+  gzip -9nc CHANGELOG.md > target/debian-assets/changelog.gz
+  # --strip: the release profile keeps line tables (debug = 1) for benchmarks and backtraces;
+  # the package ships stripped binaries (lintian: unstripped-binary-or-object).
+  say "building the Debian package: cargo deb --locked --strip"
+  cargo deb --locked --strip
+  ls -1 "${CARGO_TARGET_DIR:-target}"/debian/*.deb
 }
 
 case "${1:-}" in
@@ -112,5 +160,6 @@ case "${1:-}" in
   demo) demo ;;
   lint) lint ;;
   test) test_all ;;
-  *) echo "usage: $0 deps|demo|test|lint" >&2; exit 2 ;;
+  deb) deb ;;
+  *) echo "usage: $0 deps|demo|test|lint|deb" >&2; exit 2 ;;
 esac
