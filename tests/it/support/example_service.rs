@@ -53,7 +53,11 @@ impl ExampleService {
                 });
             let deadline = Instant::now() + WAIT;
             loop {
-                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                // Its own "listening" line, not just an open port: a port chosen free can be
+                // taken by another test's server before the service binds it.
+                if read_log(&dir).contains("auth-service: listening on")
+                    && TcpStream::connect(("127.0.0.1", port)).is_ok()
+                {
                     return ExampleService { port, child, dir };
                 }
                 if let Ok(Some(status)) = child.try_wait() {
