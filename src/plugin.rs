@@ -6,6 +6,7 @@
 //! network is parked ([`Plugin::connect`]) and decided on a worker thread by the same chain;
 //! the broker's tick collects the answers ([`Plugin::finished_logins`]).
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -54,6 +55,9 @@ pub struct Plugin {
     chain: Arc<Chain>,
     connect_workers: usize,
     connect_max_waiting: usize,
+    /// Set by a reload until the next tick: Mosquitto 2.1 re-checks every connected client's
+    /// login right after a reload and needs those answers at once.
+    reloaded: AtomicBool,
     _metrics: Option<MetricsServer>,
 }
 
@@ -97,6 +101,7 @@ impl Plugin {
             chain: Arc::new(chain),
             connect_workers: config.connect_workers,
             connect_max_waiting: config.connect_max_waiting,
+            reloaded: AtomicBool::new(false),
             _metrics: metrics,
         };
         logger.notice(format_args!(
@@ -124,6 +129,7 @@ impl Plugin {
 
     /// Re-reads files (SIGHUP). Failures keep the last good state and are logged.
     pub fn reload(&self) {
+        self.reloaded.store(true, Ordering::Release);
         self.chain.reload();
     }
 
@@ -164,11 +170,15 @@ impl Plugin {
         Ok(())
     }
 
-    /// Checks a CONNECT (`None`: anonymous): decided now when no link has to wait, else parked
-    /// when parking is enabled, else decided now on this thread.
-    pub fn connect(&self, req: Option<&AuthRequest<'_>>) -> Connect {
-        let Some(parking) = &self.parking else {
-            return Connect::Now(self.chain.authenticate(req, None));
+    /// Checks a login (`None`: anonymous): decided now when no link has to wait, else parked
+    /// when parking is enabled and `parkable`, else decided now on this thread. `parkable` is
+    /// false for logins the broker needs answered at once: anything but a client's CONNECT
+    /// (2.1 also checks the credentials of its HTTP API this way). The re-check of connected
+    /// clients after a reload is never parked either.
+    pub fn connect(&self, req: Option<&AuthRequest<'_>>, parkable: bool) -> Connect {
+        let parking = match &self.parking {
+            Some(p) if parkable && !self.reloaded.load(Ordering::Acquire) => p,
+            _ => return Connect::Now(self.chain.authenticate(req, None)),
         };
         let from = match self.chain.authenticate_now(req) {
             Progress::Done(outcome) => return Connect::Now(outcome),
@@ -208,6 +218,8 @@ impl Plugin {
     /// The parked logins decided since the last call (client id, outcome); a login past its
     /// deadline is refused (logged once per burst). Called on the broker's thread.
     pub fn finished_logins(&self, now: Instant) -> Vec<(String, Outcome)> {
+        // A tick comes after the broker's whole reload pass: CONNECTs may be parked again.
+        self.reloaded.store(false, Ordering::Release);
         let Some(parking) = &self.parking else {
             return Vec::new();
         };

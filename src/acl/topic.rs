@@ -417,7 +417,7 @@ mod tests {
     }
 
     covers_tests! {
-        // From the brief.
+        // A user tree covers every filter inside it, itself and its parent level.
         c_alice_hash_plus: "alice/#", "alice/x/+" => true;
         c_alice_hash_self: "alice/#", "alice/#" => true;
         c_alice_hash_plus_hash: "alice/#", "alice/+/#" => true;

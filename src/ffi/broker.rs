@@ -43,6 +43,7 @@ struct Functions {
     callback_unregister: Option<CallbackUnregister>,
     client_id: Option<ClientString>,
     client_username: Option<ClientString>,
+    client_address: Option<ClientString>,
     /// Mosquitto 2.1 only: absent in 2.0 and 1.6, hence looked up, never linked.
     complete_basic_auth: Option<CompleteBasicAuth>,
 }
@@ -74,6 +75,7 @@ static FUNCTIONS: Lazy<Functions> = Lazy::new(|| Functions {
     callback_unregister: symbol!("mosquitto_callback_unregister", CallbackUnregister),
     client_id: symbol!("mosquitto_client_id", ClientString),
     client_username: symbol!("mosquitto_client_username", ClientString),
+    client_address: symbol!("mosquitto_client_address", ClientString),
     complete_basic_auth: symbol!("mosquitto_complete_basic_auth", CompleteBasicAuth),
 });
 
@@ -151,6 +153,19 @@ pub unsafe fn client_username<'a>(client: *const mosquitto) -> Option<&'a [u8]> 
         return None;
     }
     let f = FUNCTIONS.client_username?;
+    // SAFETY: as for client_id.
+    unsafe { super::convert::cstr(f(client)) }
+}
+
+/// The client's peer address (none for a context the broker made up, e.g. its HTTP API's).
+///
+/// # Safety
+/// As for [`client_id`].
+pub unsafe fn client_address<'a>(client: *const mosquitto) -> Option<&'a [u8]> {
+    if client.is_null() {
+        return None;
+    }
+    let f = FUNCTIONS.client_address?;
     // SAFETY: as for client_id.
     unsafe { super::convert::cstr(f(client)) }
 }

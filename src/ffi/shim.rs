@@ -10,19 +10,21 @@ use crate::request::{AclRequest, AuthRequest, Undecodable};
 use crate::secret::Secret;
 
 /// A password check. `username` is `None` for a client that sent none (anonymous), `password`
-/// `None` for a client that sent none or an empty one. A parked login returns
-/// [`rc::AUTH_DELAYED`]; [`tick`] completes it.
+/// `None` for a client that sent none or an empty one. `parkable`: the broker can take the
+/// answer later (a client's CONNECT on 2.1). A parked login returns [`rc::AUTH_DELAYED`];
+/// [`tick`] completes it.
 pub fn basic_auth(
     plugin: &Plugin,
     username: Option<&[u8]>,
     password: Option<&[u8]>,
     client_id: Option<&[u8]>,
+    parkable: bool,
 ) -> c_int {
     let password = Secret::new(password.unwrap_or_default());
     let client_id = client_id.unwrap_or_default();
     let connect = match username.map(|u| AuthRequest::decode(u, &password, client_id)) {
-        None => plugin.connect(None),
-        Some(Ok(req)) => plugin.connect(Some(&req)),
+        None => plugin.connect(None, parkable),
+        Some(Ok(req)) => plugin.connect(Some(&req), parkable),
         Some(Err(_)) => {
             plugin.logger().info(format_args!(
                 "auth: username or client id is not UTF-8, refusing"

@@ -146,7 +146,7 @@ pub unsafe extern "C" fn mosquitto_auth_unpwd_check(
                 broker::client_id(client),
             )
         };
-        shim::basic_auth(p, username, password, client_id)
+        shim::basic_auth(p, username, password, client_id, false)
     })
 }
 

@@ -142,14 +142,18 @@ unsafe extern "C" fn on_basic_auth(
             return MOSQ_ERR_AUTH;
         };
         // SAFETY: strings owned by the broker for the duration of the call.
-        let (username, password, client_id) = unsafe {
+        let (username, password, client_id, address) = unsafe {
             (
                 cstr(ed.username),
                 nonempty(ed.password),
                 broker::client_id(ed.client),
+                broker::client_address(ed.client),
             )
         };
-        shim::basic_auth(&inst.plugin, username, password, client_id)
+        // A client's CONNECT has a peer address; 2.1's HTTP API checks its own credentials
+        // through a context without one, and needs the answer at once.
+        let parkable = address.is_some();
+        shim::basic_auth(&inst.plugin, username, password, client_id, parkable)
     })
 }
 

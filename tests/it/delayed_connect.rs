@@ -289,3 +289,74 @@ fn a_slow_password_hash_is_verified_off_the_broker_thread() {
         b.log()
     );
 }
+
+#[test]
+fn the_same_client_id_twice_while_parked() {
+    let server = slow_logins(Duration::from_millis(800));
+    let b = Broker::start(&conf(server.addr.port(), ""), &[]);
+    let mut first = raw_connect(b.port, "twice", "alice", "secret");
+    std::thread::sleep(Duration::from_millis(200));
+    let second = Mqtt::connect(Proto::V5, b.port, "twice", Some(("bob", "bob-pw")));
+    if parks() {
+        // 2.1 refuses a CONNECT whose client id is already waiting; the first goes on.
+        assert!(
+            second.is_err(),
+            "second CONNECT with a parked client id was accepted"
+        );
+        assert_eq!(raw_connack(&mut first, Duration::from_secs(5)), Some(0));
+    } else {
+        // 2.0 answered the first on its thread; the second takes the client id over.
+        assert_eq!(raw_connack(&mut first, Duration::from_secs(5)), Some(0));
+        assert!(second.is_ok(), "{:?}", second.err());
+    }
+}
+
+/// A service that admits only `user` with `password`, after 300 ms.
+fn slow_single_user(user: &'static str, password: &'static str) -> Server {
+    Server::start(move |r| {
+        if r.path == "/auth" {
+            std::thread::sleep(Duration::from_millis(300));
+            let f = fields(r);
+            let ok = f.get("username").map(String::as_str) == Some(user)
+                && f.get("password").map(String::as_str) == Some(password);
+            return Reply::status(if ok { 200 } else { 403 });
+        }
+        users_service(r)
+    })
+}
+
+#[test]
+fn per_listener_settings_park_in_each_instance() {
+    // Two plugin instances, each with its own slow service: alice belongs to the first
+    // listener, bob to the second.
+    let s1 = slow_single_user("alice", "secret");
+    let s2 = slow_single_user("bob", "bob-pw");
+    let port2 = crate::support::free_port();
+    let body = format!(
+        "allow_anonymous false\n{}listener {port2} 127.0.0.1\nallow_anonymous false\n{}",
+        conf(s1.addr.port(), ""),
+        conf(s2.addr.port(), "")
+    );
+    let start = crate::support::Start {
+        global: "per_listener_settings true".into(),
+        ..Default::default()
+    };
+    let b = Broker::start_in(crate::support::Dir::new(), &body, start);
+    for proto in PROTOS {
+        let tag = format!("{proto:?}");
+        Mqtt::ok(proto, b.port, &format!("a{tag}"), Some(("alice", "secret")));
+        Mqtt::ok(proto, port2, &format!("b{tag}"), Some(("bob", "bob-pw")));
+        assert_eq!(
+            Mqtt::connect(proto, port2, &format!("x{tag}"), Some(("alice", "secret"))).err(),
+            Some(not_authorised(proto))
+        );
+        assert_eq!(
+            Mqtt::connect(proto, b.port, &format!("y{tag}"), Some(("bob", "bob-pw"))).err(),
+            Some(not_authorised(proto))
+        );
+    }
+    assert_eq!(
+        b.log().matches("worker threads").count(),
+        if parks() { 2 } else { 0 }
+    );
+}

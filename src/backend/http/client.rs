@@ -38,7 +38,9 @@ pub(super) fn build(settings: &HttpSettings) -> Result<reqwest::blocking::Client
         .no_proxy()
         .tcp_nodelay(true)
         .pool_idle_timeout(POOL_IDLE)
-        .pool_max_idle_per_host(8);
+        // Up to `connect_workers` (16) parked logins ask at once, plus the broker's thread: keep
+        // that many connections alive between bursts.
+        .pool_max_idle_per_host(32);
     if let Some((host, addr)) = &settings.resolve {
         builder = builder.resolve(host, *addr);
     }
