@@ -57,16 +57,11 @@ fn lookup(name: &str) -> *mut c_void {
 }
 
 macro_rules! symbol {
-    ($name:literal, $ty:ty) => {{
-        let p = lookup($name);
-        if p.is_null() {
-            None
-        } else {
-            // SAFETY: the broker exports this symbol with exactly this C signature
-            // (mosquitto_broker.h).
-            Some(unsafe { std::mem::transmute::<*mut c_void, $ty>(p) })
-        }
-    }};
+    ($name:literal, $ty:ty) => {
+        // SAFETY: the broker exports this symbol with exactly this C signature
+        // (mosquitto_broker.h).
+        unsafe { super::convert::function::<$ty>(lookup($name)) }
+    };
 }
 
 static FUNCTIONS: Lazy<Functions> = Lazy::new(|| Functions {

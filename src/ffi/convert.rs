@@ -96,6 +96,20 @@ pub unsafe fn store_userdata(out: *mut *mut c_void, value: *mut c_void) -> bool 
     true
 }
 
+/// The function at `p` (from `dlsym`), or `None` for NULL.
+///
+/// # Safety
+/// `F` must be a function pointer type matching the symbol's C signature exactly.
+pub unsafe fn function<F: Copy>(p: *mut c_void) -> Option<F> {
+    assert_eq!(std::mem::size_of::<F>(), std::mem::size_of::<*mut c_void>());
+    if p.is_null() {
+        None
+    } else {
+        // SAFETY: same size (checked), and the caller vouches for the signature.
+        Some(unsafe { std::mem::transmute_copy::<*mut c_void, F>(&p) })
+    }
+}
+
 /// Moves `value` to the heap and returns the pointer for the broker's `userdata`.
 pub fn into_userdata<T>(value: T) -> *mut c_void {
     Box::into_raw(Box::new(value)).cast()
