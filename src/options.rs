@@ -253,10 +253,9 @@ impl Options {
                 );
                 v.parse_with(&expected, |s| {
                     let n: f64 = s.parse().ok()?;
-                    if !n.is_finite() || n < 0.0 {
-                        return None;
-                    }
-                    let d = Duration::from_secs_f64(n);
+                    // try_from: a value past what a Duration holds (1e20) is out of range, not
+                    // a panic.
+                    let d = Duration::try_from_secs_f64(n).ok()?;
                     (min..=max).contains(&d).then_some(d)
                 })
             })
@@ -309,4 +308,46 @@ fn closest(name: &str, known: &[&'static str]) -> Option<&'static str> {
         .filter(|(d, k)| *d <= 3.max(k.len() / 4))
         .min_by_key(|(d, _)| *d)
         .map(|(_, k)| k)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECS: OptSpec = OptSpec {
+        name: "some_seconds",
+        auth_plug: &[],
+        go_auth: &[],
+        default: "1",
+        doc: "",
+        secret: false,
+    };
+
+    #[test]
+    fn seconds_out_of_any_range_name_the_option_instead_of_panicking() {
+        let (min, max) = (Duration::ZERO, Duration::from_secs(3600));
+        for bad in [
+            "1e20",
+            "18446744073709551616",
+            "inf",
+            "NaN",
+            "-1",
+            "3601",
+            "x",
+        ] {
+            let o = Options::new([("some_seconds", bad)]);
+            let err = o.seconds(&SECS, min, max).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                format!(
+                    "option auth_opt_some_seconds: invalid value '{bad}': expected a number of seconds from 0 to 3600"
+                )
+            );
+        }
+        let o = Options::new([("some_seconds", "0.5")]);
+        assert_eq!(
+            o.seconds(&SECS, min, max).unwrap(),
+            Some(Duration::from_millis(500))
+        );
+    }
 }
