@@ -96,6 +96,25 @@ fn on_broker_thread() -> bool {
     }
 }
 
+/// Runs `f`; if it panics, logs an error naming `what` and the panic's message and returns
+/// `None`. Every thread the plugin starts runs its units of work through this, so one bad
+/// input cannot silently stop reloading, refreshing or serving metrics; the FFI guard uses it
+/// so that no panic unwinds into the broker.
+pub fn catch_panic<T>(what: &str, f: impl FnOnce() -> T) -> Option<T> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(v) => Some(v),
+        Err(payload) => {
+            let msg = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            Logger::default().error(format_args!("internal error in {what}: {msg}"));
+            None
+        }
+    }
+}
+
 /// Writes the lines queued by other threads. Cheap when there are none.
 pub fn flush() {
     // A plain load first: this runs on every callback, and the queue is nearly always empty.
@@ -240,6 +259,16 @@ impl Throttle {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_panic_becomes_none_and_work_goes_on() {
+        let prev = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|_| {}));
+        let got = catch_panic("test", || -> u8 { panic!("boom") });
+        std::panic::set_hook(prev);
+        assert_eq!(got, None);
+        assert_eq!(catch_panic("test", || 7), Some(7));
+    }
 
     #[test]
     fn levels_order_and_parse() {

@@ -62,7 +62,9 @@ impl MetricsServer {
                     match listener.accept() {
                         Ok((stream, _)) => {
                             let _ = stream.set_nonblocking(false);
-                            serve(stream, &backends);
+                            let _ = crate::log::catch_panic("the metrics endpoint", || {
+                                serve(stream, &backends)
+                            });
                         }
                         Err(_) => std::thread::sleep(Duration::from_millis(50)),
                     }

@@ -59,24 +59,30 @@ fn refresh_loop(
     stats: Arc<BackendStats>,
 ) {
     while let Ok(job) = rx.recv() {
-        let generation = inner.generation();
-        let t = Instant::now();
-        match job {
-            Job::Superuser(user) => {
-                let answer = inner.superuser(&user);
-                stats.latency(t.elapsed());
-                stats.result(Check::Superuser, answer.as_ref().ok().map(|v| v.decision));
-                if let Some(e) = answer.ok().and_then(|v| caches.entry(v, false, generation)) {
-                    caches.put_superuser(user, e);
-                }
+        let _ = crate::log::catch_panic("the cache refresher", || {
+            refresh(job, &*inner, &caches, &stats)
+        });
+    }
+}
+
+fn refresh(job: Job, inner: &dyn Backend, caches: &Caches, stats: &BackendStats) {
+    let generation = inner.generation();
+    let t = Instant::now();
+    match job {
+        Job::Superuser(user) => {
+            let answer = inner.superuser(&user);
+            stats.latency(t.elapsed());
+            stats.result(Check::Superuser, answer.as_ref().ok().map(|v| v.decision));
+            if let Some(e) = answer.ok().and_then(|v| caches.entry(v, false, generation)) {
+                caches.put_superuser(user, e);
             }
-            Job::Acl(key) => {
-                let answer = inner.acl(&key.request());
-                stats.latency(t.elapsed());
-                stats.result(Check::Acl, answer.as_ref().ok().map(|v| v.decision));
-                if let Some(e) = answer.ok().and_then(|v| caches.entry(v, false, generation)) {
-                    caches.put_acl(key, e);
-                }
+        }
+        Job::Acl(key) => {
+            let answer = inner.acl(&key.request());
+            stats.latency(t.elapsed());
+            stats.result(Check::Acl, answer.as_ref().ok().map(|v| v.decision));
+            if let Some(e) = answer.ok().and_then(|v| caches.entry(v, false, generation)) {
+                caches.put_acl(key, e);
             }
         }
     }

@@ -1,28 +1,14 @@
 //! The panic guard around every exported function.
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
-
 /// Runs `f` on the broker's thread: first writes the log lines background threads queued, then
-/// runs `f`; if it panics, logs an error naming `what` and returns `fallback` instead of
-/// unwinding into the broker (which would abort it).
+/// runs `f`; if it panics, logs an error naming `what` and returns `fallback` (a refusal)
+/// instead of unwinding into the broker (which would abort it).
 ///
 /// `AssertUnwindSafe` is sound here: after a panic the plugin's state is only read through
 /// immutable snapshots (`ArcSwap`) and caches that stay consistent.
 pub fn guard<T>(what: &str, fallback: T, f: impl FnOnce() -> T) -> T {
     crate::log::flush();
-    match catch_unwind(AssertUnwindSafe(f)) {
-        Ok(v) => v,
-        Err(payload) => {
-            let msg = payload
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".into());
-            crate::log::Logger::default()
-                .error(format_args!("internal error in {what}, refusing: {msg}"));
-            fallback
-        }
-    }
+    crate::log::catch_panic(what, f).unwrap_or(fallback)
 }
 
 #[cfg(test)]

@@ -139,7 +139,9 @@ impl Watcher {
             .name("mosq-auth-files-watch".into())
             .spawn(move || loop {
                 match rx.recv_timeout(interval) {
-                    Err(RecvTimeoutError::Timeout) => inner.poll(),
+                    Err(RecvTimeoutError::Timeout) => {
+                        let _ = crate::log::catch_panic("the file watcher", || inner.poll());
+                    }
                     _ => return,
                 }
             })?;
