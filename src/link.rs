@@ -459,6 +459,27 @@ mod tests {
     }
 
     #[test]
+    fn a_max_age_never_outlives_the_configured_time() {
+        let settings = CacheSettings {
+            acl_ttl: Duration::from_millis(50),
+            acl_jitter: Duration::ZERO,
+            ..CacheSettings::default()
+        };
+        let (inner, c) = wrap(settings);
+        *inner.hint.lock().unwrap() = Some(CacheHint::MaxAge(Duration::from_secs(3600)));
+        c.acl(&req("a")).unwrap();
+        c.acl(&req("a")).unwrap();
+        assert_eq!(inner.calls(), 1, "cached");
+        std::thread::sleep(Duration::from_millis(120));
+        c.acl(&req("a")).unwrap();
+        assert_eq!(
+            inner.calls(),
+            2,
+            "a max-age of an hour outlived acl_cache_seconds"
+        );
+    }
+
+    #[test]
     fn a_new_generation_invalidates_older_answers() {
         let (inner, c) = wrap(CacheSettings::default());
         c.acl(&req("a")).unwrap();

@@ -82,7 +82,8 @@ fn random_u64() -> u64 {
 impl Entry {
     /// The entry for `verdict` (a password check's if `auth`), or `None` when it must not be
     /// cached: a `no-store` hint, or a time to live of zero. The configured time gets up to the
-    /// configured jitter added at random; a backend's `max-age` hint is used as it is.
+    /// configured jitter added at random; a backend's `max-age` hint can shorten the configured time,
+    /// never lengthen it.
     pub(super) fn for_verdict(
         settings: &CacheSettings,
         verdict: Verdict,
@@ -95,15 +96,17 @@ impl Entry {
         } else {
             (s.acl_ttl, s.acl_negative_ttl, s.acl_jitter)
         };
+        let base = if verdict.decision == Decision::Allow {
+            pos
+        } else {
+            neg
+        };
         let ttl = match verdict.cache {
             CacheHint::NoStore => return None,
-            CacheHint::MaxAge(d) => d,
+            // A service may shorten the configured lifetime, never lengthen it: a revoked
+            // password must stop working within the time the operator chose.
+            CacheHint::MaxAge(d) => d.min(base),
             CacheHint::Default => {
-                let base = if verdict.decision == Decision::Allow {
-                    pos
-                } else {
-                    neg
-                };
                 if base.is_zero() {
                     return None;
                 }

@@ -115,6 +115,11 @@ fn cache_control_from_the_service_overrides_the_configured_time() {
         match fields(req).get("topic").map(String::as_str) {
             Some("alice/nostore") => reply.with_header("Cache-Control", "no-store"),
             Some("alice/short") => reply.with_header("Cache-Control", "max-age=1"),
+            // A second header's no-store wins over the first one's max-age.
+            Some("alice/two") => reply
+                .with_header("Cache-Control", "max-age=600")
+                .with_header("Cache-Control", "no-store"),
+            Some("alice/negative") => reply.with_header("Cache-Control", "max-age=-1"),
             _ => reply,
         }
     });
@@ -123,6 +128,15 @@ fn cache_control_from_the_service_overrides_the_configured_time() {
     for _ in 0..3 {
         assert!(support::accepted(c.publish("alice/nostore", "x")));
         assert!(support::accepted(c.publish("alice/short", "x")));
+        assert!(support::accepted(c.publish("alice/two", "x")));
+        assert!(support::accepted(c.publish("alice/negative", "x")));
+    }
+    for topic in ["alice/two", "alice/negative"] {
+        assert_eq!(
+            asked(&server, "/acl", topic, "2"),
+            3,
+            "{topic}: not cacheable"
+        );
     }
     assert_eq!(
         asked(&server, "/acl", "alice/nostore", "2"),

@@ -99,8 +99,9 @@ pub(super) fn try_once(
     let cache = response::cache_hint(
         response
             .headers()
-            .get(CACHE_CONTROL)
-            .and_then(|v| v.to_str().ok()),
+            .get_all(CACHE_CONTROL)
+            .iter()
+            .map(|v| v.to_str().ok()),
     );
     let mut buf = Vec::new();
     let mut limited = response.take(response::MAX_BODY as u64 + 1);

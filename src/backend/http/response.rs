@@ -76,31 +76,42 @@ pub(crate) fn decide(
     }
 }
 
-/// The cache hint of a `Cache-Control` header: `no-store`/`no-cache` (or `max-age=0`) mean do
-/// not cache, `max-age=N` means N seconds; anything else the configured time.
-pub fn cache_hint(header: Option<&str>) -> CacheHint {
-    let Some(header) = header else {
-        return CacheHint::Default;
-    };
-    let mut hint = CacheHint::Default;
-    for directive in header.split(',') {
-        let directive = directive.trim();
-        let (name, value) = match directive.split_once('=') {
-            Some((n, v)) => (n.trim(), Some(v.trim().trim_matches('"'))),
-            None => (directive, None),
-        };
-        if name.eq_ignore_ascii_case("no-store") || name.eq_ignore_ascii_case("no-cache") {
+/// The cache hint of a response's `Cache-Control` headers (every one of them, in order).
+///
+/// Not cacheable: any `no-store` or `no-cache`, `max-age=0`, a `max-age` that is not a whole
+/// number of seconds, or a header that is not plain text. Otherwise the smallest `max-age`;
+/// without one, the configured time. The cache never keeps an answer longer than configured
+/// for it, whatever `max-age` says.
+pub fn cache_hint<'a>(headers: impl IntoIterator<Item = Option<&'a str>>) -> CacheHint {
+    let mut max_age: Option<u64> = None;
+    for header in headers {
+        let Some(header) = header else {
             return CacheHint::NoStore;
-        }
-        if name.eq_ignore_ascii_case("max-age") {
-            match value.and_then(|v| v.parse::<u64>().ok()) {
-                Some(0) => return CacheHint::NoStore,
-                Some(n) => hint = CacheHint::MaxAge(Duration::from_secs(n.min(365 * 86400))),
-                None => {}
+        };
+        for directive in header.split(',') {
+            let directive = directive.trim();
+            let (name, value) = match directive.split_once('=') {
+                Some((n, v)) => (n.trim(), Some(v.trim().trim_matches('"'))),
+                None => (directive, None),
+            };
+            if name.eq_ignore_ascii_case("no-store") || name.eq_ignore_ascii_case("no-cache") {
+                return CacheHint::NoStore;
+            }
+            if name.eq_ignore_ascii_case("max-age") {
+                let seconds = value
+                    .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
+                    .and_then(|v| v.parse::<u64>().ok());
+                match seconds {
+                    None | Some(0) => return CacheHint::NoStore,
+                    Some(n) => max_age = Some(max_age.map_or(n, |m| m.min(n))),
+                }
             }
         }
     }
-    hint
+    match max_age {
+        Some(n) => CacheHint::MaxAge(Duration::from_secs(n)),
+        None => CacheHint::Default,
+    }
 }
 
 #[cfg(test)]
@@ -180,20 +191,37 @@ mod tests {
 
     #[test]
     fn cache_control() {
-        assert_eq!(cache_hint(None), CacheHint::Default);
-        assert_eq!(cache_hint(Some("")), CacheHint::Default);
+        let one = |h: &str| cache_hint([Some(h)]);
+        let secs = |n| CacheHint::MaxAge(Duration::from_secs(n));
+        assert_eq!(cache_hint([]), CacheHint::Default);
+        for (header, hint) in [
+            ("", CacheHint::Default),
+            ("public", CacheHint::Default),
+            ("max-age=60", secs(60)),
+            ("private, Max-Age=\"30\", must-revalidate", secs(30)),
+            ("max-age=999999999999", secs(999_999_999_999)),
+            ("max-age=60, max-age=10", secs(10)),
+            ("no-store", CacheHint::NoStore),
+            ("max-age=60, no-cache", CacheHint::NoStore),
+            ("max-age=0", CacheHint::NoStore),
+            ("max-age=soon", CacheHint::NoStore),
+            ("max-age=-1", CacheHint::NoStore),
+            ("max-age=+5", CacheHint::NoStore),
+            ("max-age=", CacheHint::NoStore),
+            ("max-age=99999999999999999999999", CacheHint::NoStore),
+        ] {
+            assert_eq!(one(header), hint, "{header:?}");
+        }
+        // Every header counts: a later no-store wins over an earlier max-age.
         assert_eq!(
-            cache_hint(Some("max-age=60")),
-            CacheHint::MaxAge(Duration::from_secs(60))
+            cache_hint([Some("max-age=600"), Some("no-store")]),
+            CacheHint::NoStore
         );
         assert_eq!(
-            cache_hint(Some("private, Max-Age=\"30\", must-revalidate")),
-            CacheHint::MaxAge(Duration::from_secs(30))
+            cache_hint([Some("max-age=600"), Some("max-age=5")]),
+            secs(5)
         );
-        assert_eq!(cache_hint(Some("no-store")), CacheHint::NoStore);
-        assert_eq!(cache_hint(Some("max-age=60, no-cache")), CacheHint::NoStore);
-        assert_eq!(cache_hint(Some("max-age=0")), CacheHint::NoStore);
-        assert_eq!(cache_hint(Some("max-age=soon")), CacheHint::Default);
-        assert_eq!(cache_hint(Some("public")), CacheHint::Default);
+        // A header that is not plain text cannot be read: not cacheable.
+        assert_eq!(cache_hint([Some("max-age=600"), None]), CacheHint::NoStore);
     }
 }
