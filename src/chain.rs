@@ -196,11 +196,30 @@ impl Chain {
 
     /// Checks one ACL request.
     pub fn acl(&self, req: &AclRequest<'_>, mut trace: Option<&mut Trace>) -> Outcome {
-        let (access, topic) = (req.access, req.topic);
-        if access == Access::Unsubscribe {
+        if req.access == Access::Unsubscribe {
             note(&mut trace, || "unsubscribe is always allowed".into());
             return Outcome::Allow;
         }
+        // A shared subscription is decided on the filter behind `$share/<group>/`, as the
+        // broker's own acl_file does (2.0 and 2.1 pass the whole filter to plugins).
+        let unshared;
+        let req = match shared_filter(req) {
+            Some(Ok(filter)) => {
+                unshared = AclRequest {
+                    topic: filter,
+                    ..*req
+                };
+                &unshared
+            }
+            Some(Err(())) => {
+                note(&mut trace, || {
+                    "a $share filter without group or filter: denied".into()
+                });
+                return Outcome::Deny;
+            }
+            None => req,
+        };
+        let (access, topic) = (req.access, req.topic);
         if let Some(u) = req.username {
             if self.is_superuser(u, trace.as_deref_mut()) {
                 self.logger.debug(format_args!(
@@ -331,6 +350,19 @@ pub enum Progress {
     },
 }
 
+/// For a subscription to `$share/<group>/<filter>`, the filter (an error when the group or the
+/// filter is empty); `None` for anything else.
+fn shared_filter<'a>(req: &AclRequest<'a>) -> Option<Result<&'a str, ()>> {
+    if req.access != Access::Subscribe {
+        return None;
+    }
+    let rest = req.topic.strip_prefix("$share/")?;
+    Some(match rest.split_once('/') {
+        Some((group, filter)) if !group.is_empty() && !filter.is_empty() => Ok(filter),
+        _ => Err(()),
+    })
+}
+
 /// Asks `links` in order; the first allow or deny wins, defer moves on, an error stops the
 /// chain. Returns the deciding link (none when all deferred) and its answer.
 fn first_answer<'a>(
@@ -362,5 +394,32 @@ impl Drop for Chain {
         for link in &self.links {
             link.stop();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shared_subscriptions_are_decided_on_their_filter() {
+        let sub = |topic| AclRequest {
+            username: Some("alice"),
+            client_id: "c",
+            topic,
+            access: Access::Subscribe,
+        };
+        assert_eq!(shared_filter(&sub("$share/g/alice/#")), Some(Ok("alice/#")));
+        assert_eq!(shared_filter(&sub("$share/g/+/x")), Some(Ok("+/x")));
+        for bad in ["$share/g", "$share/g/", "$share//alice/#", "$share/"] {
+            assert_eq!(shared_filter(&sub(bad)), Some(Err(())), "{bad}");
+        }
+        assert_eq!(shared_filter(&sub("alice/#")), None);
+        assert_eq!(shared_filter(&sub("$SYS/#")), None);
+        let read = AclRequest {
+            access: Access::Read,
+            ..sub("$share/g/alice/#")
+        };
+        assert_eq!(shared_filter(&read), None);
     }
 }

@@ -348,3 +348,37 @@ fn log_level_filters_the_plugins_lines() {
         b.log()
     );
 }
+
+#[test]
+fn shared_subscriptions_are_decided_on_the_filter_behind_the_share_prefix() {
+    let acl = "user alice\ntopic readwrite alice/#\n";
+    for v4 in [false, true] {
+        let b = start(v4, conf(), &passwd(), acl);
+        for proto in PROTOS {
+            let tag = format!("{proto:?}-{v4}");
+            let sub = Mqtt::ok(
+                proto,
+                b.port,
+                &format!("s-{tag}"),
+                Some(("alice", "alice-pw")),
+            );
+            // A group of its own: a member left from an earlier round would share the message.
+            let group = format!("$share/g{proto:?}{v4}/alice/#");
+            assert_eq!(sub.subscribe(&group), 1, "{tag}");
+            assert_eq!(sub.subscribe("$share/g/bob/#"), sub_refused(proto), "{tag}");
+            assert_eq!(sub.subscribe("$share/g/#"), sub_refused(proto), "{tag}");
+            let publisher = Mqtt::ok(
+                proto,
+                b.port,
+                &format!("p-{tag}"),
+                Some(("alice", "alice-pw")),
+            );
+            assert_eq!(publisher.publish("alice/shared", "x"), 0);
+            assert_eq!(
+                sub.recv(Duration::from_secs(5)),
+                Some(("alice/shared".into(), "x".into())),
+                "{tag}"
+            );
+        }
+    }
+}
