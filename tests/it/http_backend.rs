@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::support::{logger, opts, timed, Pki, Reply, Request, Server};
+use crate::support::{fields, logger, opts, timed, Pki, Reply, Request, Server};
 use base64::Engine;
 use mosq_auth::backend::http::{HttpBackend, HttpSettings};
 use mosq_auth::backend::Backend;
@@ -649,8 +649,30 @@ fn retries_on_5xx_within_the_deadline() {
 }
 
 #[test]
+fn server_errors_for_one_user_never_open_the_breaker_for_everyone() {
+    // The service chokes on one name (500 with a body); everyone else is answered.
+    let server = Server::start(|r| {
+        if fields(r).get("username").map(String::as_str) == Some("mallory") {
+            Reply::body(500, "internal error")
+        } else {
+            Reply::status(200)
+        }
+    });
+    let b = go_auth(
+        &server,
+        &[("http_failure_threshold", "3"), ("http_cooldown", "30")],
+    );
+    for _ in 0..20 {
+        assert!(b.superuser("mallory").is_err());
+    }
+    assert_eq!(decision(b.superuser("alice")), Decision::Allow);
+    assert_eq!(server.request_count(), 21, "every question was asked");
+}
+
+#[test]
 fn circuit_breaker_fails_fast_then_probes_and_recovers() {
-    let server = Server::always(Reply::status(500));
+    // Connections closed without an answer: the service cannot be reached.
+    let server = Server::always(Reply::Close);
     let b = go_auth(
         &server,
         &[("http_failure_threshold", "3"), ("http_cooldown", "0.5")],

@@ -21,9 +21,13 @@ pub(super) type Prepared = (reqwest::Method, reqwest::Url, HeaderMap);
 
 /// Why one try failed.
 pub(super) enum TryError {
-    /// Worth another try (transport error, 5xx).
-    Retry(String),
-    /// Not worth another try (unreadable answer).
+    /// The service could not be reached or did not answer in time (transport error, timeout,
+    /// a body cut off): worth another try, and what the circuit breaker counts.
+    Unreachable(String),
+    /// The service answered with a 5xx: worth another try, but it is up.
+    ServerError(String),
+    /// The service answered something unusable (unreadable or oversized answer): not worth
+    /// another try.
     Fatal(String),
 }
 
@@ -94,7 +98,7 @@ pub(super) fn try_once(
     }
     let response = rb
         .send()
-        .map_err(|e| TryError::Retry(describe_error(&e, remaining)))?;
+        .map_err(|e| TryError::Unreachable(describe_error(&e, remaining)))?;
     let status = response.status().as_u16();
     let cache = response::cache_hint(
         response
@@ -113,7 +117,7 @@ pub(super) fn try_once(
             Some(re) => describe_error(re, remaining),
             None => format!("reading the answer failed: {e}"),
         };
-        return Err(TryError::Retry(msg));
+        return Err(TryError::Unreachable(msg));
     }
     if buf.len() > response::MAX_BODY {
         return Err(TryError::Fatal(format!(
@@ -123,7 +127,7 @@ pub(super) fn try_once(
     }
     match response::decide(response_mode, status, &buf) {
         Ok((decision, detail)) => Ok((decision, cache, status, detail)),
-        Err(msg) if (500..600).contains(&status) => Err(TryError::Retry(msg)),
+        Err(msg) if (500..600).contains(&status) => Err(TryError::ServerError(msg)),
         Err(msg) => Err(TryError::Fatal(msg)),
     }
 }

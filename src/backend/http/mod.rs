@@ -26,11 +26,10 @@ no retries, TLS certificates verified.
   in a deny as well), 5xx, timeouts, connection errors and unreadable answers are errors: the
   plugin fails closed and never caches them. See [`response`] for the text and JSON modes.
 - An empty password is refused without a request, as auth-plug did, and unsubscribing needs
-  none either: both are rules of the chain ([`crate::chain`]), which never asks a backend.
+  none either: both are rules of the chain ([`crate::chain`]), which never asks a backend
+  about them (neither auth-plug nor go-auth services know about unsubscribing).
 - JSON cannot carry a password that is not UTF-8: such a login is refused without a request
   (with a debug line). Form encoding carries any bytes.
-- Unsubscribing is always allowed without a request; neither auth-plug nor go-auth services
-  know about it.
 - An ACL check of an anonymous client sends the `anonusername` (default `anonymous`).
 - Without `http_superuser_uri`, nobody is a superuser here and no request is made.
 
@@ -41,8 +40,10 @@ connection is one round trip. Idle connections are closed after 4 s, before the 
 timeout of Node.js servers (such as an Express service), so a check never races the server
 closing its end. Redirects are not followed and the `HTTP_PROXY`-style environment
 variables are ignored: the service is asked directly. Every check has a hard deadline (`http_timeout`), retries
-included. After `http_failure_threshold` failures in a row a circuit breaker fails checks at
-once for `http_cooldown` (see [`breaker`]); the breaker opening and closing is logged at
+included. After `http_failure_threshold` checks in a row that could not reach the service
+(connection errors, timeouts) a circuit breaker fails checks at once for `http_cooldown` (see
+[`breaker`]). A 5xx or an unreadable answer is an error for that question only: the service is
+up, and one client whose name makes it fail must not lock everyone out; the breaker opening and closing is logged at
 warning and notice level. Errors are logged once per burst, not once per message: the backend
 returns the error with its cause and the plugin's chain logs it through `log::Throttle`; the
 backend itself adds only a debug line per failure. No line ever contains a password, the Basic
@@ -179,7 +180,7 @@ impl HttpBackend {
             tries += 1;
             let remaining = deadline.saturating_duration_since(Instant::now());
             let result = if remaining < MIN_TRY {
-                Err(TryError::Fatal(format!(
+                Err(TryError::Unreachable(format!(
                     "no answer within {} s",
                     self.settings.timeout.as_secs_f64()
                 )))
@@ -193,7 +194,9 @@ impl HttpBackend {
                 )
             };
             match result {
-                Err(TryError::Retry(msg)) if tries <= self.settings.retry_count => {
+                Err(TryError::Unreachable(msg) | TryError::ServerError(msg))
+                    if tries <= self.settings.retry_count =>
+                {
                     self.logger.debug(format_args!(
                         "http {} user={}: try {tries} failed ({msg}), retrying",
                         call.kind(),
@@ -226,7 +229,24 @@ impl HttpBackend {
                 ));
                 Ok(Verdict { decision, cache })
             }
-            Err(TryError::Retry(msg) | TryError::Fatal(msg)) => {
+            Err(TryError::ServerError(msg) | TryError::Fatal(msg)) => {
+                // The service answered: this question failed, the service is up. Counting it
+                // would let one client whose name the service chokes on lock everyone out.
+                if let Some(Change::Closed) = self.breaker.success(permit) {
+                    self.logger.notice(format_args!(
+                        "http: the auth service answers again, checks resume"
+                    ));
+                }
+                let msg = format!("http {} {}: {msg}", call.kind(), url);
+                self.logger.debug(format_args!(
+                    "{msg} (user={}{}, {:.1} ms)",
+                    call.username(),
+                    describe_call(&call),
+                    elapsed.as_secs_f64() * 1000.0
+                ));
+                Err(BackendError::new(msg))
+            }
+            Err(TryError::Unreachable(msg)) => {
                 let msg = format!("http {} {}: {msg}", call.kind(), url);
                 match self.breaker.failure(permit) {
                     Some(Change::Opened(n)) => self.logger.warning(format_args!(

@@ -230,7 +230,7 @@ pub mod spec {
         auth_plug: &[],
         go_auth: &[],
         default: "`3`",
-        doc: "After this many failed checks in a row the service is considered down: checks fail at once (no request) for `http_cooldown`, then one probe request is let through. `0` turns this off.",
+        doc: "After this many checks in a row that could not reach the service (connection errors, timeouts; not 5xx answers) it is considered down: checks fail at once (no request) for `http_cooldown`, then one probe request is let through. `0` turns this off.",
         secret: false,
     };
     /// `http_cooldown`
