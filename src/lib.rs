@@ -33,6 +33,7 @@ pub mod plugin;
 pub mod request;
 pub mod secret;
 pub mod stats;
+pub mod text;
 
 #[allow(unsafe_code)]
 pub mod ffi;

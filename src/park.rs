@@ -274,6 +274,8 @@ mod tests {
         assert!(got.contains(&("a".into(), Finished::Answer(1))), "{got:?}");
         assert!(got.contains(&("b".into(), Finished::Answer(4))), "{got:?}");
         p.park("c", 3).unwrap();
+        // Lets the worker finish "c", so dropping the parker can join it.
+        drop(tx);
     }
 
     #[test]

@@ -157,10 +157,10 @@ impl Rule {
 impl AclFile {
     /// Reads and parses the file at `path`.
     pub fn load(path: &Path) -> Result<AclFile, AclParseError> {
-        let text = std::fs::read_to_string(path).map_err(|e| AclParseError {
+        let bytes = std::fs::read(path).map_err(|e| AclParseError {
             lines: vec![format!("{}: {e}", path.display())],
         })?;
-        AclFile::parse(path, &text)
+        AclFile::parse(path, &bytes)
     }
 
     /// The number of `topic` and `pattern` rules.
@@ -213,14 +213,14 @@ mod tests {
     use super::*;
 
     pub(super) fn parse_ok(text: &str) -> AclFile {
-        match AclFile::parse(Path::new("acl"), text) {
+        match AclFile::parse(Path::new("acl"), text.as_bytes()) {
             Ok(acl) => acl,
             Err(e) => panic!("parse failed:\n{e}"),
         }
     }
 
     pub(super) fn parse_err(text: &str) -> Vec<String> {
-        match AclFile::parse(Path::new("/etc/mosquitto/acl"), text) {
+        match AclFile::parse(Path::new("/etc/mosquitto/acl"), text.as_bytes()) {
             Ok(_) => panic!("parsed without error: {text:?}"),
             Err(e) => e.lines,
         }

@@ -5,6 +5,7 @@ use std::path::Path;
 
 use super::{AclFile, AclParseError, Grant, Rule, RuleLevel, Segment};
 use crate::acl::topic;
+use crate::text::{self, Line};
 
 impl Grant {
     fn from_keyword(word: &str) -> Option<Grant> {
@@ -125,20 +126,26 @@ const ACCESS_KEYWORDS: [&str; 4] = ["read", "write", "readwrite", "deny"];
 impl AclFile {
     /// Parses the text of an ACL file; `path` is used in error messages.
     ///
-    /// Every bad line is reported; any bad line rejects the whole file.
-    pub fn parse(path: &Path, text: &str) -> Result<AclFile, AclParseError> {
+    /// Every bad line is reported; any bad line rejects the whole file (a comment may hold any
+    /// bytes; a rule that is not UTF-8 is a bad line).
+    pub fn parse(path: &Path, bytes: &[u8]) -> Result<AclFile, AclParseError> {
         let mut acl = AclFile::default();
         let mut errors = Vec::new();
         // `None` until the first `user` line: rules for anonymous clients.
         let mut user: Option<String> = None;
-        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-        for (index, raw) in text.split('\n').enumerate() {
-            let number = index + 1;
+        for (number, raw) in text::lines(bytes) {
+            let at = |msg: String| format!("{}:{number}: {msg}", path.display());
+            let raw = match raw {
+                Line::Text(s) => s,
+                Line::NotUtf8(_) => {
+                    errors.push(at("not UTF-8 text".into()));
+                    continue;
+                }
+            };
             let line = raw.trim_matches(|c: char| c.is_ascii_whitespace());
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            let at = |msg: String| format!("{}:{number}: {msg}", path.display());
             let (keyword, rest) = split_word(line);
             match keyword {
                 "user" => {
@@ -450,7 +457,7 @@ mod tests {
 
     #[test]
     fn error_display_joins_lines() {
-        let err = AclFile::parse(Path::new("f"), "x\ny\n").err();
+        let err = AclFile::parse(Path::new("f"), b"x\ny\n").err();
         let text = err.map(|e| e.to_string());
         assert_eq!(
             text.as_deref(),
@@ -509,7 +516,7 @@ mod tests {
                 bytes.push(b'\n');
             }
             let text = String::from_utf8_lossy(&bytes);
-            if let Ok(acl) = AclFile::parse(Path::new("fuzz"), &text) {
+            if let Ok(acl) = AclFile::parse(Path::new("fuzz"), text.as_bytes()) {
                 for access in [Access::Read, Access::Write, Access::Subscribe] {
                     for (user, client, t) in [
                         (Some("a"), "a", "a/a"),

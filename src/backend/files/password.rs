@@ -5,6 +5,7 @@ use std::fs;
 use std::path::Path;
 
 use crate::hash::{PasswordHash, SaltEncoding};
+use crate::text::{self, Line};
 use crate::request::Decision;
 
 /// A user's entry in the password file.
@@ -25,17 +26,40 @@ pub struct PasswordFile {
 impl PasswordFile {
     /// Parses the text of a password file. Problems are returned as `path:line: message`
     /// warnings: a malformed line locks out only its user.
-    pub fn parse(path: &Path, text: &str, salt: SaltEncoding) -> (PasswordFile, Vec<String>) {
+    ///
+    /// A comment may hold any bytes. A line that is not UTF-8 locks out its user when the name
+    /// is readable, and is ignored otherwise (no client can send such a name).
+    pub fn parse(path: &Path, bytes: &[u8], salt: SaltEncoding) -> (PasswordFile, Vec<String>) {
         let mut users: HashMap<String, UserEntry> = HashMap::new();
         let mut first_line: HashMap<String, usize> = HashMap::new();
         let mut warnings = Vec::new();
-        for (i, raw) in text.lines().enumerate() {
-            let lineno = i + 1;
+        for (lineno, raw) in text::lines(bytes) {
+            let where_ = format!("{}:{lineno}", path.display());
+            let raw = match raw {
+                Line::Text(s) => s,
+                Line::NotUtf8(raw) => {
+                    let name = raw.split(|&b| b == b':').next().unwrap_or_default();
+                    match std::str::from_utf8(name).map(str::trim) {
+                        Ok(user) if !user.is_empty() && raw.contains(&b':') => {
+                            if !first_line.contains_key(user) {
+                                warnings.push(format!(
+                                    "{where_}: user '{user}' is locked out: the hash is not UTF-8 text"
+                                ));
+                                first_line.insert(user.to_string(), lineno);
+                                users.insert(user.to_string(), UserEntry::Locked);
+                            }
+                        }
+                        _ => warnings.push(format!(
+                            "{where_}: the line is not UTF-8 text, line ignored"
+                        )),
+                    }
+                    continue;
+                }
+            };
             let line = raw.trim();
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            let where_ = format!("{}:{lineno}", path.display());
             let Some((user, hash)) = line.split_once(':') else {
                 warnings.push(format!("{where_}: expected `username:hash`, line ignored"));
                 continue;
@@ -65,8 +89,8 @@ impl PasswordFile {
 
     /// Reads and parses the file at `path`.
     pub fn load(path: &Path, salt: SaltEncoding) -> Result<(PasswordFile, Vec<String>), String> {
-        let text = fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        Ok(PasswordFile::parse(path, &text, salt))
+        let bytes = fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(PasswordFile::parse(path, &bytes, salt))
     }
 
     /// Returns true if and only if the file has a line for `username` (valid or not).
@@ -115,7 +139,7 @@ mod tests {
     #[test]
     fn malformed_lines_are_reported_with_file_and_line_and_lock_out_only_that_user() {
         let text = "# comment\n\nalice:$7$nonsense\nbob\n:nohash\ncarol:$7$x\ncarol:$7$y\n";
-        let (file, warnings) = PasswordFile::parse(Path::new("/etc/pw"), text, SaltEncoding::Auto);
+        let (file, warnings) = PasswordFile::parse(Path::new("/etc/pw"), text.as_bytes(), SaltEncoding::Auto);
         assert!(
             warnings[0].starts_with("/etc/pw:3: user 'alice' is locked out: "),
             "{warnings:?}"
