@@ -89,7 +89,8 @@ fn bench_topic(c: &mut Criterion) {
 fn bench_acl_file(c: &mut Criterion) {
     let mut g = c.benchmark_group("acl_file");
     for users in [10usize, 10_000] {
-        let acl = AclFile::parse(Path::new("bench.acl"), acl_text(users).as_bytes()).expect("parse");
+        let acl =
+            AclFile::parse(Path::new("bench.acl"), acl_text(users).as_bytes()).expect("parse");
         let user = format!("u{}", users / 2);
         let allowed = format!("bench/{user}/data");
         g.bench_function(format!("write_allow_{users}_users"), |b| {
@@ -125,7 +126,9 @@ fn bench_acl_file(c: &mut Criterion) {
     }
     g.bench_function("parse_10000_users", |b| {
         let text = acl_text(10_000);
-        b.iter(|| AclFile::parse(Path::new("bench.acl"), black_box(text.as_bytes())).expect("parse"))
+        b.iter(|| {
+            AclFile::parse(Path::new("bench.acl"), black_box(text.as_bytes())).expect("parse")
+        })
     });
     g.finish();
 }

@@ -258,6 +258,20 @@ mod tests {
     use super::super::*;
 
     #[test]
+    fn a_comment_may_hold_any_bytes_and_a_rule_must_be_text() {
+        let acl = AclFile::parse(
+            Path::new("acl"),
+            b"# M\xfcller\nuser alice\ntopic read alice/#\n",
+        )
+        .unwrap();
+        assert_eq!(acl.rule_count(), 1);
+        let err = AclFile::parse(Path::new("acl"), b"user alice\ntopic read a\xfc/#\n")
+            .err()
+            .unwrap();
+        assert_eq!(err.lines, vec!["acl:2: not UTF-8 text".to_string()]);
+    }
+
+    #[test]
     fn repeated_user_blocks_add_up() {
         let acl = parse_ok("user a\ntopic read x\nuser b\ntopic read y\nuser a\ntopic write z\n");
         assert_eq!((acl.rule_count(), acl.user_count()), (3, 2));

@@ -5,8 +5,8 @@ use std::fs;
 use std::path::Path;
 
 use crate::hash::{PasswordHash, SaltEncoding};
-use crate::text::{self, Line};
 use crate::request::Decision;
+use crate::text::{self, Line};
 
 /// A user's entry in the password file.
 #[derive(Clone, Debug)]
@@ -139,7 +139,8 @@ mod tests {
     #[test]
     fn malformed_lines_are_reported_with_file_and_line_and_lock_out_only_that_user() {
         let text = "# comment\n\nalice:$7$nonsense\nbob\n:nohash\ncarol:$7$x\ncarol:$7$y\n";
-        let (file, warnings) = PasswordFile::parse(Path::new("/etc/pw"), text.as_bytes(), SaltEncoding::Auto);
+        let (file, warnings) =
+            PasswordFile::parse(Path::new("/etc/pw"), text.as_bytes(), SaltEncoding::Auto);
         assert!(
             warnings[0].starts_with("/etc/pw:3: user 'alice' is locked out: "),
             "{warnings:?}"
@@ -159,5 +160,25 @@ mod tests {
             warnings.iter().all(|w| !w.contains("nonsense")),
             "hash text leaked: {warnings:?}"
         );
+    }
+
+    #[test]
+    fn a_byte_that_is_not_utf8_affects_its_own_line_only() {
+        let fast = crate::hash::hash_password(crate::hash::Scheme::Mosquitto7, b"pw");
+        let mut bytes = b"# M\xfcller's account\n".to_vec();
+        bytes.extend_from_slice(format!("alice:{fast}\n").as_bytes());
+        bytes.extend_from_slice(b"bob:$7$\xff\nM\xfcller:x\n");
+        bytes.extend_from_slice(format!("carol:{fast}\n").as_bytes());
+        let (file, warnings) = PasswordFile::parse(Path::new("pw"), &bytes, SaltEncoding::Auto);
+        assert_eq!(
+            warnings,
+            vec![
+                "pw:3: user 'bob' is locked out: the hash is not UTF-8 text".to_string(),
+                "pw:4: the line is not UTF-8 text, line ignored".to_string(),
+            ]
+        );
+        assert_eq!(file.check("alice", b"pw"), Decision::Allow);
+        assert_eq!(file.check("carol", b"pw"), Decision::Allow);
+        assert_eq!(file.check("bob", b"x"), Decision::Deny);
     }
 }
