@@ -223,7 +223,7 @@ fn bench_cache(c: &mut Criterion) {
 
     // The whole plugin: HTTP backend with a superuser URI, warm cache: every check asks the
     // cache twice (superuser, then ACL), as the broker's deliveries do.
-    let service = http_service::Service::start();
+    let service = http_service::Service::start(http_service::Logins::default());
     let options = Options::new([
         ("backends", "http".to_string()),
         ("http_host", "127.0.0.1".to_string()),

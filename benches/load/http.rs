@@ -1,7 +1,10 @@
 //! A tiny, fast HTTP/1.1 auth service for the HTTP backend: keep-alive, one thread per
-//! connection, `200` for `/auth` and `/acl`, `403` for `/superuser`, `404` otherwise. It counts
-//! connections and requests, so a run can tell whether the plugin reuses connections.
+//! connection (so requests on different connections are served concurrently), `200` for `/auth`
+//! and `/acl`, `403` for `/superuser`, `404` otherwise. It counts connections and requests, so a
+//! run can tell whether the plugin reuses connections. For the connect storm, [`Logins`] makes
+//! `/auth` slow (a fixed delay per answer) and strict (`403` for a wrong password).
 
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -9,10 +12,26 @@ use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
+/// How `/auth` answers.
+#[derive(Clone, Default)]
+pub struct Logins {
+    /// Every `/auth` answer is sent this long after the request was read (a slow user
+    /// database); requests on different connections wait in parallel.
+    pub delay: Duration,
+    /// Username -> password: `/auth` answers `200` for exactly these, `403` otherwise (the JSON
+    /// body's `username` and `password`). `None`: every login is allowed.
+    pub passwords: Option<HashMap<String, String>>,
+}
+
 #[derive(Default)]
 pub struct Counters {
     pub connections: AtomicU64,
     pub auth: AtomicU64,
+    /// `/auth` requests answered `403`.
+    pub auth_denied: AtomicU64,
+    /// `/auth` requests being answered right now, and the most at once.
+    pub auth_in_flight: AtomicU64,
+    pub auth_max_in_flight: AtomicU64,
     pub acl: AtomicU64,
     pub superuser: AtomicU64,
 }
@@ -57,12 +76,13 @@ pub struct Service {
 }
 
 impl Service {
-    pub fn start() -> Service {
+    pub fn start(logins: Logins) -> Service {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind http service");
         let addr = listener.local_addr().expect("addr");
         let counters = Arc::new(Counters::default());
         let stop = Arc::new(AtomicBool::new(false));
         let (c, s) = (counters.clone(), stop.clone());
+        let logins = Arc::new(logins);
         let spawned = thread::Builder::new()
             .name(THREAD_NAME.into())
             .spawn(move || {
@@ -72,10 +92,10 @@ impl Service {
                     }
                     let Ok(stream) = stream else { continue };
                     c.connections.fetch_add(1, Ordering::Relaxed);
-                    let c = c.clone();
+                    let (c, logins) = (c.clone(), logins.clone());
                     let _ = thread::Builder::new()
                         .name(THREAD_NAME.into())
-                        .spawn(move || serve(stream, &c));
+                        .spawn(move || serve(stream, &c, &logins));
                 }
             });
         spawned.expect("spawn http service");
@@ -95,7 +115,41 @@ impl Drop for Service {
     }
 }
 
-fn serve(stream: TcpStream, counters: &Counters) {
+/// Whether the JSON body `{"username": .., "password": ..}` names a known user with its
+/// password (always, without a password table).
+fn login_ok(body: &[u8], logins: &Logins) -> bool {
+    let Some(table) = &logins.passwords else {
+        return true;
+    };
+    let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return false;
+    };
+    let field = |k: &str| v.get(k).and_then(|f| f.as_str());
+    matches!((field("username"), field("password")),
+        (Some(u), Some(p)) if table.get(u).is_some_and(|want| want == p))
+}
+
+/// Answers `/auth` after the configured delay, counting how many wait at once.
+fn auth(body: &[u8], counters: &Counters, logins: &Logins) -> &'static str {
+    counters.auth.fetch_add(1, Ordering::Relaxed);
+    let now = counters.auth_in_flight.fetch_add(1, Ordering::Relaxed) + 1;
+    counters
+        .auth_max_in_flight
+        .fetch_max(now, Ordering::Relaxed);
+    let ok = login_ok(body, logins);
+    if !logins.delay.is_zero() {
+        thread::sleep(logins.delay);
+    }
+    counters.auth_in_flight.fetch_sub(1, Ordering::Relaxed);
+    if ok {
+        "200 OK"
+    } else {
+        counters.auth_denied.fetch_add(1, Ordering::Relaxed);
+        "403 Forbidden"
+    }
+}
+
+fn serve(stream: TcpStream, counters: &Counters, logins: &Logins) {
     let _ = stream.set_nodelay(true);
     let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
     let Ok(mut out) = stream.try_clone() else {
@@ -135,10 +189,7 @@ fn serve(stream: TcpStream, counters: &Counters) {
             return;
         }
         let status = match path.as_str() {
-            "/auth" => {
-                counters.auth.fetch_add(1, Ordering::Relaxed);
-                "200 OK"
-            }
+            "/auth" => auth(&body, counters, logins),
             "/acl" => {
                 counters.acl.fetch_add(1, Ordering::Relaxed);
                 "200 OK"

@@ -11,7 +11,14 @@ report to `target/load-report.md` (or `LOAD_OUT`). Without `--bench` (as under
 Environment (all optional): `LOAD_CONNECTS` (2000), `LOAD_CONCURRENCY` (8), `LOAD_MESSAGES`
 (50000), `LOAD_NOCACHE_MESSAGES` (5000, HTTP without cache), `LOAD_MEM_MESSAGES` (200000),
 `LOAD_ROUNDS` (3; rates are the median over rounds, CPU per operation the lowest), `LOAD_SETUPS` (comma list of
-setup keys), `LOAD_OUT`, `MOSQ_AUTH_PLUGIN` (the `.so`), `MOSQUITTO_BIN`.
+setup keys, plus `memory` and `storm`), `LOAD_OUT`, `MOSQ_AUTH_PLUGIN` (the `.so`), `MOSQUITTO_BIN`.
+
+The connect storm against a slow auth service (`storm`, see `storm.rs`): `LOAD_STORM_USERS`
+(200), `LOAD_STORM_CONCURRENCY` (16), `LOAD_STORM_SERVICE_MS` (20, the HTTP service's time per
+login answer), `LOAD_STORM_WRONG_EVERY` (20: every 20th user sends a wrong password),
+`LOAD_STORM_PAIR_MS` (10, the pair's message interval), `LOAD_STORM_ROUNDS` (`LOAD_ROUNDS`).
+A wrong answer (a client admitted with a wrong password, refused with its own, or left without
+a CONNACK) makes the run exit with status 1 after the report.
 */
 
 // The test harness's broker (a real mosquitto on a free port, retried when the port is taken).
@@ -21,16 +28,19 @@ mod http;
 mod mqtt;
 mod procfs;
 mod report;
+mod storm;
 mod work;
 
+use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use broker::{Broker, Dir, Start};
 use mosq_auth::hash::{hash_password_with, Scheme};
 use report::{ConnectRow, MemRow, PubSubRow, Report};
+use storm::{StormParams, StormRow};
 use work::{Ids, PubSub};
 
 /// How a broker is set up.
@@ -275,7 +285,13 @@ impl Drop for Running {
     }
 }
 
-fn start(kind: Kind, users: &Users, plugin: &Path, extra: &str) -> Result<Running, String> {
+fn start(
+    kind: Kind,
+    users: &Users,
+    plugin: &Path,
+    extra: &str,
+    logins: &http::Logins,
+) -> Result<Running, String> {
     let dir = Dir::new();
     dir.write("passwd", &users.passwd);
     dir.write("acl", &users.acl);
@@ -284,7 +300,8 @@ fn start(kind: Kind, users: &Users, plugin: &Path, extra: &str) -> Result<Runnin
     if kind != Kind::NoAuth && kind != Kind::Builtin {
         fs::copy(plugin, &so).map_err(|e| format!("{}: {e}", plugin.display()))?;
     }
-    let service = matches!(kind, Kind::HttpCache | Kind::HttpNoCache).then(http::Service::start);
+    let service = matches!(kind, Kind::HttpCache | Kind::HttpNoCache)
+        .then(|| http::Service::start(logins.clone()));
     let port = service.as_ref().map_or(0, |s| s.addr.port());
     let body = format!(
         "max_connections -1\nmax_queued_messages 100000\n{}{}",
@@ -338,7 +355,7 @@ fn run_round(s: &Setup, round: usize, users: &Users, p: &Params, plugin: &Path, 
     } else {
         p.messages
     };
-    let run = match start(s.kind, users, plugin, s.extra) {
+    let run = match start(s.kind, users, plugin, s.extra, &http::Logins::default()) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("load: {}: broker did not start, skipped:\n{e}", s.key);
@@ -468,6 +485,123 @@ fn first_line_of_error(e: &str) -> String {
         .to_string()
 }
 
+/// The connect storm in each setup (HTTP against the slow service; in a full run also HTTP with
+/// `connect_workers 0`, every CONNECT answered on the broker's thread; files as the baseline),
+/// rounds interleaved across setups.
+fn run_storms(p: &Params, sp: &StormParams, plugin: &Path, full: bool) -> Vec<StormRow> {
+    let users = make_users(sp.users + p.publishers + p.subscribers, p);
+    let passwords: HashMap<String, String> = users
+        .publishers
+        .iter()
+        .chain(&users.subscribers)
+        .chain(&users.connectors)
+        .cloned()
+        .collect();
+    let logins = http::Logins {
+        delay: Duration::from_millis(sp.service_ms),
+        passwords: Some(passwords),
+    };
+    let http = format!("mosq-auth HTTP, {} ms service", sp.service_ms);
+    // (kind, name, extra options, the targets' row).
+    let mut cases: Vec<(Kind, String, &str, bool)> =
+        vec![(Kind::HttpCache, http.clone(), "", true)];
+    let sync_name = format!("{http}, connect_workers 0 (every CONNECT on the broker's thread)");
+    if full {
+        cases.push((
+            Kind::HttpCache,
+            sync_name.clone(),
+            "plugin_opt_connect_workers 0\n",
+            false,
+        ));
+    }
+    cases.push((
+        Kind::Files,
+        "mosq-auth files (`$7$`, 101 iterations)".into(),
+        "",
+        false,
+    ));
+    let mut rows: Vec<StormRow> = cases
+        .iter()
+        .map(|(_, name, _, targeted)| StormRow {
+            name: name.clone(),
+            targeted: *targeted,
+            synchronous: *name == sync_name,
+            rounds: Vec::new(),
+            service: None,
+            log_errors: Vec::new(),
+        })
+        .collect();
+    // Per case: /auth requests, refused, new TCP connections during the storms; most at once.
+    let mut seen = vec![(0u64, 0u64, 0u64, 0u64); cases.len()];
+    for round in 0..sp.rounds {
+        for (i, (kind, name, extra, _)) in cases.iter().enumerate() {
+            let run = match start(*kind, &users, plugin, extra, &logins) {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("load: storm {name}: broker did not start, skipped:\n{e}");
+                    rows[i].log_errors.push(first_line_of_error(&e));
+                    continue;
+                }
+            };
+            let counters = run.service.as_ref().map(|v| v.counters.clone());
+            let snap = |c: &http::Counters| {
+                (
+                    c.auth.load(Ordering::Relaxed),
+                    c.auth_denied.load(Ordering::Relaxed),
+                    c.connections.load(Ordering::Relaxed),
+                )
+            };
+            let before = counters.as_deref().map(snap);
+            let r = storm::storm(
+                &run.broker,
+                round,
+                &users.connectors[..sp.users.min(users.connectors.len())],
+                (&users.publishers[0], &users.subscribers[0]),
+                "bench/pub0/pair",
+                sp,
+            );
+            if let (Some(c), Some(a)) = (counters.as_deref(), before) {
+                let z = snap(c);
+                let s = &mut seen[i];
+                s.0 += z.0 - a.0;
+                s.1 += z.1 - a.1;
+                s.2 += z.2 - a.2;
+                s.3 = s.3.max(c.auth_max_in_flight.load(Ordering::Relaxed));
+                rows[i].service = Some(format!(
+                    "the HTTP service got {} `/auth` requests ({} answered 403; the pair's two \
+                     logins per round included) on {} new TCP connections, at most {} answered \
+                     at once",
+                    s.0, s.1, s.2, s.3
+                ));
+            }
+            eprintln!(
+                "load: storm {name} round {}: {} admitted, {} refused, {} wrong in {:.2?}: {:.0}/s, \
+                 pair {} messages",
+                round + 1,
+                r.admitted,
+                r.refused,
+                r.wrong,
+                r.wall,
+                r.per_sec(),
+                r.pair_ns.len()
+            );
+            for l in run
+                .broker
+                .log()
+                .lines()
+                .filter(|l| l.contains("rror"))
+                .take(3)
+            {
+                if rows[i].log_errors.len() < 3 {
+                    rows[i].log_errors.push(l.to_string());
+                }
+            }
+            rows[i].rounds.push(r);
+        }
+    }
+    rows
+}
+
 /// RSS before and after publishing `n` messages to distinct topics.
 fn run_memory(
     kind: Kind,
@@ -477,7 +611,7 @@ fn run_memory(
     p: &Params,
     plugin: &Path,
 ) -> Option<MemRow> {
-    let run = match start(kind, users, plugin, extra) {
+    let run = match start(kind, users, plugin, extra, &http::Logins::default()) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("load: memory {name}: skipped: {e}");
@@ -621,6 +755,20 @@ fn main() {
             }
         }
     }
+    let storm_wanted = wanted
+        .as_ref()
+        .map_or(true, |w| w.iter().any(|k| k == "storm"));
+    let mut wrong_answers = 0;
+    if storm_wanted {
+        let sp = if full {
+            StormParams::full(p.rounds)
+        } else {
+            StormParams::smoke()
+        };
+        let rows = run_storms(&p, &sp, &plugin, full);
+        wrong_answers = rows.iter().map(StormRow::wrong).sum::<u64>();
+        report.storm = storm::markdown(&rows, &sp, &broker::version_line());
+    }
     report.elapsed = t0.elapsed();
     let md = report.markdown();
     println!("{md}");
@@ -638,5 +786,9 @@ fn main() {
             Ok(()) => eprintln!("load: report written to {}", out.display()),
             Err(e) => eprintln!("load: cannot write {}: {e}", out.display()),
         }
+    }
+    if wrong_answers > 0 {
+        eprintln!("load: the connect storm got {wrong_answers} wrong answer(s): failing the run");
+        std::process::exit(1);
     }
 }

@@ -97,6 +97,8 @@ pub struct Report {
     pub memory: Vec<MemRow>,
     pub skipped: Vec<(String, String)>,
     pub notes: Vec<String>,
+    /// The connect storm's section (empty when it did not run).
+    pub storm: String,
     pub elapsed: Duration,
     loadavg_start: String,
 }
@@ -139,6 +141,7 @@ impl Report {
             memory: Vec::new(),
             skipped: Vec::new(),
             notes: Vec::new(),
+            storm: String::new(),
             elapsed: Duration::ZERO,
             loadavg_start: loadavg(),
         }
@@ -289,6 +292,9 @@ impl Report {
             self.elapsed
         );
 
+        // The connect and publish/subscribe tables are left out when no setup ran (a
+        // storm-only run, `LOAD_SETUPS=storm`).
+        let tables_at = s.len();
         let _ = writeln!(s, "## Connects\n");
         let _ = writeln!(
             s,
@@ -348,6 +354,10 @@ impl Report {
             );
         }
 
+        if self.connects.is_empty() {
+            s.truncate(tables_at);
+        }
+
         if !self.ping.is_empty() {
             let _ = writeln!(s, "\n## Latency without queueing\n");
             let _ = writeln!(
@@ -398,8 +408,12 @@ impl Report {
             }
         }
 
-        let _ = writeln!(s, "\n## Targets\n");
-        s.push_str(&self.targets());
+        s.push_str(&self.storm);
+
+        if !self.connects.is_empty() {
+            let _ = writeln!(s, "\n## Targets\n");
+            s.push_str(&self.targets());
+        }
 
         if !self.skipped.is_empty() || !self.notes.is_empty() {
             let _ = writeln!(s, "\n## Notes\n");
