@@ -101,9 +101,23 @@ lint() {
   cargo clippy --locked --all-targets -- -D warnings
 }
 
-# The test targets of the second broker pass: every integration test target, no unit tests.
-# When the integration tests move into one crate (tests/it/), this becomes (--test it).
+# The test targets of the second broker pass: the integration-test crate, no unit tests.
 BROKER_21_TESTS=(--test it)
+
+# A test pass that hangs fails after this many seconds, naming itself (a full pass takes
+# about two minutes on two cores), instead of using up CI's time.
+TEST_DEADLINE=${MOSQ_AUTH_TEST_DEADLINE:-1200}
+
+# deadline WHAT CMD...: runs CMD, failing loudly when it outlives TEST_DEADLINE.
+deadline() {
+  local what=$1 rc=0
+  shift
+  timeout --kill-after=30 "$TEST_DEADLINE" "$@" || rc=$?
+  if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
+    die "$what did not finish within $TEST_DEADLINE s (MOSQ_AUTH_TEST_DEADLINE): a test hangs"
+  fi
+  return $rc
+}
 
 # broker_21_pass: the integration tests against Mosquitto 2.1.2 (MOSQ_AUTH_TEST_21=1, default).
 broker_21_pass() {
@@ -121,7 +135,8 @@ broker_21_pass() {
   # LD_LIBRARY_PATH=$prefix/lib for the broker only, so that the Debian clients the tests run
   # (mosquitto_pub, mosquitto_sub) keep Debian's libmosquitto. --no-fail-fast: every failing
   # test target is run and listed.
-  MOSQUITTO_BIN=$prefix/mosquitto cargo test --locked --no-fail-fast "${BROKER_21_TESTS[@]}"
+  deadline "the 2.1.2 test pass" env MOSQUITTO_BIN="$prefix/mosquitto" \
+    cargo test --locked --no-fail-fast "${BROKER_21_TESTS[@]}"
 }
 
 test_all() {
@@ -129,7 +144,7 @@ test_all() {
   say "building"
   cargo build --locked --all-targets
   say "broker tests on mosquitto $("$(mosquitto_bin)" -h 2>&1 | sed -n 's/^mosquitto version \([^ ]*\).*/\1/p' | head -n1) ($(mosquitto_bin)): the whole test suite"
-  cargo test --locked --all-targets
+  deadline "the test suite" cargo test --locked --all-targets
   broker_21_pass
   if [ -x .ci/deploy-check ]; then
     say "deployment checks"
