@@ -178,3 +178,41 @@ fn kubernetes_configmap_symlink_swap() {
     });
     assert!(can_connect(b.port, "bob", "bob-pw"));
 }
+
+#[test]
+fn a_file_being_written_is_never_loaded_half_way() {
+    // The complete new file grants `+/public`; its prefix `... topic read +` would grant every
+    // one-level topic. The file is written in place a byte at a time, more slowly than the
+    // watcher polls: no prefix may ever be loaded, and the whole file is, once written.
+    let old = "user alice\ntopic read alice/#\n";
+    let new = "user alice\ntopic read alice/#\ntopic read +/public\n";
+    let dir = Dir::new();
+    dir.write("passwd", mosquitto_passwd_line("alice", "alice-pw") + "\n");
+    let acl = dir.write("acl", old);
+    let b = Broker::start_in(dir, &conf("{dir}", "0.2"), Start::default());
+    let alice = Mqtt::ok(Proto::V5, b.port, "alice", Some(("alice", "alice-pw")));
+    let loads = || b.log().matches("files: loaded").count();
+    let before = loads();
+    let writer = std::thread::spawn(move || {
+        use std::io::Write;
+        let mut f = fs::File::create(&acl).unwrap();
+        for byte in new.as_bytes() {
+            f.write_all(&[*byte]).unwrap();
+            f.flush().unwrap();
+            std::thread::sleep(Duration::from_millis(40));
+        }
+    });
+    while !writer.is_finished() {
+        assert_eq!(
+            alice.subscribe("secret"),
+            0x87,
+            "a half-written file was loaded"
+        );
+        std::thread::sleep(Duration::from_millis(30));
+    }
+    writer.join().unwrap();
+    assert_eq!(loads(), before, "loaded while being written:\n{}", b.log());
+    eventually("the finished file to be loaded", || loads() == before + 1);
+    assert_eq!(alice.subscribe("x/public"), 1);
+    assert_eq!(alice.subscribe("secret"), 0x87);
+}

@@ -34,7 +34,7 @@ mod watch;
 pub use password::PasswordFile;
 pub use settings::{spec, FilesSettings, OPTIONS};
 
-use watch::{FileVersion, Watcher};
+use watch::{Seen, Watcher};
 
 /// Everything the files backend has loaded, swapped as a whole.
 #[derive(Debug, Default)]
@@ -50,9 +50,8 @@ struct Inner {
     state: ArcSwap<Snapshot>,
     generation: AtomicU64,
     logger: Logger,
-    /// Versions of the files at the last load attempt, good or failed (so a file that failed
-    /// is read again only once it changes), and that attempt's error if it failed (only stored).
-    seen: Mutex<(Vec<Option<FileVersion>>, Option<String>)>,
+    /// What the watcher knows about the files on disk.
+    seen: Mutex<Seen>,
 }
 
 /// The files backend.
@@ -78,9 +77,20 @@ impl FilesBackend {
             state: ArcSwap::from_pointee(Snapshot::default()),
             generation: AtomicU64::new(0),
             logger,
-            seen: Mutex::new((Vec::new(), None)),
+            seen: Mutex::new(Seen::default()),
         };
-        inner.reload().map_err(ConfigError::Other)?;
+        // A file being written at start-up: wait a moment for it to settle.
+        let mut loaded = inner.reload();
+        for _ in 0..20 {
+            match &loaded {
+                Err(e) if e.starts_with(watch::CHANGED_WHILE_READ) => {
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                    loaded = inner.reload();
+                }
+                _ => break,
+            }
+        }
+        loaded.map_err(ConfigError::Other)?;
         if inner.state.load().acl.is_none() {
             logger.notice(format_args!(
                 "files: no acl_file: users of the password file and anonymous clients may use every topic"

@@ -37,6 +37,21 @@ fn version(path: &Path) -> Option<FileVersion> {
     })
 }
 
+/// The start of the error of a read during which a file changed.
+pub(super) const CHANGED_WHILE_READ: &str = "a file changed while it was read";
+
+/// What the watcher knows about the files on disk.
+#[derive(Debug, Default)]
+pub(super) struct Seen {
+    /// Versions at the last load attempt, good or failed: a file that failed is read again only
+    /// once it changes.
+    loaded: Vec<Option<FileVersion>>,
+    /// Versions seen by the last poll that differed from `loaded`: a change is loaded only once
+    /// a second poll sees the same versions, so a file still being written (line by line, or
+    /// through `>`) is never loaded half-way.
+    settling: Option<Vec<Option<FileVersion>>>,
+}
+
 impl Inner {
     fn paths(&self) -> Vec<&Path> {
         [&self.settings.password_file, &self.settings.acl_file]
@@ -50,40 +65,50 @@ impl Inner {
         self.paths().into_iter().map(version).collect()
     }
 
-    /// Loads both files and swaps them in; on failure the old snapshot stays.
+    /// Loads both files and swaps them in; on failure the old snapshot stays. A file that
+    /// changed while it was read is not used: it is being written, and the watcher loads it
+    /// once it is stable.
     pub(super) fn reload(&self) -> Result<(), String> {
-        let versions = self.versions();
+        let before = self.versions();
         let result = load(&self.settings, &self.logger);
+        let after = self.versions();
         let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
-        seen.0 = versions;
-        match result {
-            Ok(snapshot) => {
-                let summary = snapshot.summary();
-                self.state.store(Arc::new(snapshot));
-                self.generation.fetch_add(1, Ordering::AcqRel);
-                seen.1 = None;
-                self.logger.notice(format_args!("files: loaded {summary}"));
-                Ok(())
-            }
-            Err(e) => {
-                seen.1 = Some(e.clone());
-                Err(e)
-            }
+        seen.settling = None;
+        if before != after {
+            // Not recorded as loaded: the next polls pick the file up once it settles.
+            return Err(format!(
+                "{CHANGED_WHILE_READ} (still being written?); it is loaded once it stays unchanged"
+            ));
         }
+        seen.loaded = after;
+        drop(seen);
+        let snapshot = result?;
+        let summary = snapshot.summary();
+        self.state.store(Arc::new(snapshot));
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        self.logger.notice(format_args!("files: loaded {summary}"));
+        Ok(())
     }
 
-    /// Reloads if a file changed since it was last read.
+    /// Reloads if a file changed since it was last read and has stayed the same since the
+    /// previous poll.
     pub(super) fn poll(&self) {
-        let changed = {
-            let seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
-            seen.0 != self.versions()
-        };
-        if changed {
-            if let Err(e) = self.reload() {
-                self.logger.error(format_args!(
-                    "files: changed files not loaded, the last good ones stay in force: {e}"
-                ));
+        let now = self.versions();
+        {
+            let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+            if seen.loaded == now {
+                seen.settling = None;
+                return;
             }
+            if seen.settling.as_ref() != Some(&now) {
+                seen.settling = Some(now);
+                return;
+            }
+        }
+        if let Err(e) = self.reload() {
+            self.logger.error(format_args!(
+                "files: changed files not loaded, the last good ones stay in force: {e}"
+            ));
         }
     }
 }
