@@ -16,6 +16,8 @@ use super::{
 
 /// Largest accepted Argon2 work, memory (KiB) times passes: four passes over 1 GiB.
 const MAX_ARGON2_WORK: u64 = 4 * 1024 * 1024;
+/// Largest accepted Argon2 parallelism (lanes); tools write 1 to 8.
+const MAX_ARGON2_LANES: u32 = 64;
 /// Shortest accepted PBKDF2 key / digest, in bytes. Shorter keys would make random guesses
 /// realistic; no known tool writes fewer than 24 bytes.
 const MIN_KEY_LEN: usize = 16;
@@ -319,6 +321,23 @@ pub(super) fn parse_argon2(s: &str) -> Result<Inner, HashError> {
             "argon2 hash shorter than {MIN_KEY_LEN} bytes"
         )));
     }
+    // Checked before argon2 sees them: its own parameter arithmetic can overflow (and panic in
+    // builds with overflow checks) on values such as p=1100000000.
+    let too_large =
+        |name: &str, limit: u32| phc.params.get_decimal(name).is_some_and(|v| v > limit);
+    if too_large("m", MAX_ARGON2_MEMORY_KIB) {
+        return Err(HashError(format!(
+            "argon2 memory cost too large (limit {MAX_ARGON2_MEMORY_KIB} KiB)"
+        )));
+    }
+    if too_large("t", MAX_ARGON2_TIME_COST) {
+        return Err(HashError::new("argon2 time cost too large"));
+    }
+    if too_large("p", MAX_ARGON2_LANES) {
+        return Err(HashError(format!(
+            "argon2 parallelism too large (limit {MAX_ARGON2_LANES})"
+        )));
+    }
     let params = Argon2Params::try_from(&phc)
         .map_err(|e| HashError(format!("bad argon2 parameters: {e}")))?;
     if params.m_cost() > MAX_ARGON2_MEMORY_KIB {
@@ -404,6 +423,21 @@ mod tests {
         ("$argon2id$v=19$m=4096,t=3,p=2$c2FsdHNhbHRzYWx0MTIzNA$amASw6WNEyiY4ZpMnhen", AUTO, "argon2 hash shorter"),
         ("$argon2id$v=19$m=4096,t=3,p=2$c2FsdHNhbHRzYWx0MTIzNA$amASw6WNEyiY4ZpMnhenHogVbBrjYatoMG3ELQut1d!", AUTO, "bad argon2 hash"),
     ];
+
+    #[test]
+    fn huge_argon2_parameters_are_refused_without_a_panic() {
+        let good = crate::hash::hash_password(crate::hash::Scheme::Argon2id, b"pw");
+        assert!(good.contains("m=4096,t=3,p=2"), "{good}");
+        for (params, what) in [
+            ("m=4096,t=3,p=1100000000", "parallelism too large"),
+            ("m=4294967295,t=3,p=2", "memory cost too large"),
+            ("m=4096,t=4294967295,p=2", "time cost too large"),
+        ] {
+            let bad = good.replace("m=4096,t=3,p=2", params);
+            let err = super::parse_argon2(&bad).err().expect(params);
+            assert!(err.0.contains(what), "{params}: {}", err.0);
+        }
+    }
 
     #[test]
     fn parse_errors() {
