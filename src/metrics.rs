@@ -44,6 +44,41 @@ fn serve(mut stream: TcpStream, backends: &[(&'static str, Arc<BackendStats>)]) 
     );
 }
 
+/// Connections served at once; more are closed at once. Each one has 2 s timeouts, so idle
+/// connections cannot delay a scrape.
+const MAX_CONNECTIONS: usize = 16;
+
+type Backends = Arc<Vec<(&'static str, Arc<BackendStats>)>>;
+
+fn accept_loop(listener: &TcpListener, stop: &AtomicBool, backends: &Backends) {
+    let mut handlers: Vec<JoinHandle<()>> = Vec::new();
+    while !stop.load(Ordering::Acquire) {
+        handlers.retain(|h| !h.is_finished());
+        match listener.accept() {
+            Ok((stream, _)) if handlers.len() < MAX_CONNECTIONS => {
+                let _ = stream.set_nonblocking(false);
+                let backends = backends.clone();
+                let spawned = std::thread::Builder::new()
+                    .name("mosq-auth-metrics-conn".into())
+                    .spawn(move || {
+                        let _ = crate::log::catch_panic("the metrics endpoint", || {
+                            serve(stream, &backends)
+                        });
+                    });
+                if let Ok(h) = spawned {
+                    handlers.push(h);
+                }
+            }
+            Ok(_) => {} // over the limit: dropped, the connection closes
+            Err(_) => std::thread::sleep(Duration::from_millis(20)),
+        }
+    }
+    // Nothing of this library may run once the broker unloads it.
+    for h in handlers {
+        let _ = h.join();
+    }
+}
+
 impl MetricsServer {
     /// Binds `addr` and starts serving.
     pub fn start(
@@ -57,19 +92,7 @@ impl MetricsServer {
         let flag = stop.clone();
         let thread = std::thread::Builder::new()
             .name("mosq-auth-metrics".into())
-            .spawn(move || {
-                while !flag.load(Ordering::Acquire) {
-                    match listener.accept() {
-                        Ok((stream, _)) => {
-                            let _ = stream.set_nonblocking(false);
-                            let _ = crate::log::catch_panic("the metrics endpoint", || {
-                                serve(stream, &backends)
-                            });
-                        }
-                        Err(_) => std::thread::sleep(Duration::from_millis(50)),
-                    }
-                }
-            })?;
+            .spawn(move || accept_loop(&listener, &flag, &Arc::new(backends)))?;
         Ok(MetricsServer {
             addr,
             stop,
@@ -113,5 +136,29 @@ mod tests {
         assert!(out.contains(
             "mosq_auth_decisions_total{backend=\"files\",check=\"auth\",result=\"allow\"} 1"
         ));
+    }
+
+    #[test]
+    fn idle_connections_do_not_delay_a_scrape() {
+        let stats = Arc::new(BackendStats::default());
+        let server =
+            MetricsServer::start("127.0.0.1:0".parse().unwrap(), vec![("files", stats)]).unwrap();
+        let idle: Vec<TcpStream> = (0..10)
+            .map(|_| TcpStream::connect(server.addr()).unwrap())
+            .collect();
+        std::thread::sleep(Duration::from_millis(100));
+        let start = std::time::Instant::now();
+        let mut s = TcpStream::connect(server.addr()).unwrap();
+        s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        assert!(out.starts_with("HTTP/1.1 200 OK"), "{out}");
+        assert!(
+            start.elapsed() < Duration::from_millis(1500),
+            "scrape took {:?} behind idle connections",
+            start.elapsed()
+        );
+        drop(idle);
     }
 }
