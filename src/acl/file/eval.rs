@@ -121,10 +121,16 @@ impl AclFile {
         }) {
             return (Decision::Deny, Some(rule));
         }
+        // As mosquitto does since CVE-2017-7650: a client whose username or client id holds a
+        // wildcard gets nothing from patterns; its user rules still apply. (A `/` or empty
+        // name only leaves out the patterns that would substitute it, see `usable_name`.)
+        let wildcard = |n: &str| n.bytes().any(|b| matches!(b, b'+' | b'#'));
+        let no_patterns = username.is_some_and(wildcard) || wildcard(client_id);
+        let patterns: &[Rule] = if no_patterns { &[] } else { &self.patterns };
         let rules = || {
             block
                 .iter()
-                .chain(self.patterns.iter().filter(|r| r.applies(&names)))
+                .chain(patterns.iter().filter(|r| r.applies(&names)))
         };
         if let Some(rule) =
             rules().find(|r| r.grant == Grant::Deny && r.hits(&names, topic, access))
@@ -135,6 +141,10 @@ impl AclFile {
             rules().find(|r| r.grant.allows(access) && r.hits(&names, topic, access))
         {
             return (Decision::Allow, Some(rule));
+        }
+        if no_patterns && !self.patterns.is_empty() {
+            // mosquitto's pattern stage refuses such a client outright.
+            return (Decision::Deny, None);
         }
         (Decision::Defer, None)
     }
@@ -164,9 +174,14 @@ mod tests {
                     );
                     let (decision, rule) = acl.explain(user, client, topic, Access::$access);
                     assert_eq!(decision, got, "explain disagrees with check");
-                    let decided_by_rule =
-                        got != Decision::Defer;
-                    assert_eq!(rule.is_some(), decided_by_rule, "rule: {rule:?}");
+                    // Every decision names its rule, except the pattern stage refusing a
+                    // name with a wildcard (no rule: the name itself decides).
+                    let wildcard = |n: &str| n.contains(['+', '#']);
+                    let refused_name = got == Decision::Deny
+                        && (user.is_some_and(wildcard) || wildcard(client));
+                    if !refused_name {
+                        assert_eq!(rule.is_some(), got != Decision::Defer, "rule: {rule:?}");
+                    }
                 }
             )*
         };
@@ -265,13 +280,20 @@ mod tests {
         slash_username: BASIC, Some("a/b"), "c7", "users/a/b/x", Write => Deny;
         plus_inside_username: BASIC, Some("a+b"), "c7", "users/a+b/x", Write => Deny;
         empty_username: BASIC, Some(""), "c7", "users//x", Write => Deny;
-        plus_username_no_deny_patterns: "pattern write users/%u/#\n", Some("+"), "c7", "users/x/y", Write => Defer;
+        // A `+` or `#` in the username or client id: no pattern applies and, as in mosquitto
+        // (CVE-2017-7650), the pattern stage refuses; user rules still apply.
+        plus_username_no_deny_patterns: "pattern write users/%u/#\n", Some("+"), "c7", "users/x/y", Write => Deny;
         plus_username_grant_pattern_skipped: "pattern write users/%u/#\ntopic write users/+/y\n", None, "c7", "users/x/y", Write => Allow;
-        plus_client: BASIC, Some("bob"), "+", "clients/x/status", Read => Defer;
-        hash_client: BASIC, Some("bob"), "#", "clients/x", Read => Defer;
+        plus_client: BASIC, Some("bob"), "+", "clients/x/status", Read => Deny;
+        hash_client: BASIC, Some("bob"), "#", "clients/x", Read => Deny;
         slash_client: BASIC, Some("bob"), "a/b", "clients/a/b/status", Read => Defer;
         slash_client_subscribe: BASIC, Some("bob"), "a/b", "clients/a/b/#", Subscribe => Defer;
-        bad_client_keeps_user_pattern: BASIC, Some("bob"), "+", "users/bob/x", Write => Allow;
+        bad_client_loses_even_user_patterns: BASIC, Some("bob"), "+", "users/bob/x", Write => Deny;
+        bad_client_keeps_user_rules: "user bob\ntopic write bob/#\npattern write users/%u/#\n", Some("bob"), "+", "bob/x", Write => Allow;
+        bad_username_keeps_user_rules: "user a+b\ntopic write t\npattern write users/%c/#\n", Some("a+b"), "c7", "t", Write => Allow;
+        bad_username_no_client_pattern: "user a+b\ntopic write t\npattern write users/%c/#\n", Some("a+b"), "c7", "users/c7/x", Write => Deny;
+        // A `/` (or an empty name) only leaves out the patterns that would substitute it.
+        slash_client_keeps_user_pattern: BASIC, Some("bob"), "a/b", "users/bob/x", Write => Allow;
         bad_user_fails_closed_on_user_deny_pattern: BASIC, Some("a/b"), "c7", "clients/c7/x", Read => Deny;
         bad_client_skips_both_names: BASIC, Some("bob"), "a/b", "sys/bob-a/b", Read => Defer;
         // A deny pattern cannot be skipped by choosing such a name: it fails closed.

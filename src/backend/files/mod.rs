@@ -25,7 +25,7 @@ use crate::acl::file::AclFile;
 use crate::backend::Backend;
 use crate::log::Logger;
 use crate::options::ConfigError;
-use crate::request::{AclRequest, Answer, AuthRequest, Verdict};
+use crate::request::{AclRequest, Answer, AuthRequest, Decision, Verdict};
 
 mod password;
 mod settings;
@@ -181,7 +181,13 @@ impl Backend for FilesBackend {
         let Some(acl) = &state.acl else {
             return Some("no acl_file: every topic is allowed to the password file's users".into());
         };
-        let (_, rule) = acl.explain(req.username, req.client_id, req.topic, req.access);
+        let (decision, rule) = acl.explain(req.username, req.client_id, req.topic, req.access);
+        if rule.is_none() && decision == Decision::Deny {
+            return Some(
+                "a username or client id with + or # gets nothing from patterns (as in mosquitto), and no user rule allows it"
+                    .into(),
+            );
+        }
         let path = self
             .inner
             .settings
