@@ -21,6 +21,17 @@ pub enum Decision {
     Defer,
 }
 
+impl Decision {
+    /// The lowercase name (`allow`, `deny`, `defer`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Allow => "allow",
+            Decision::Deny => "deny",
+            Decision::Defer => "defer",
+        }
+    }
+}
+
 /// How long a backend says its answer may be cached.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum CacheHint {

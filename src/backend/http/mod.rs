@@ -57,7 +57,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, CONTENT
 use crate::backend::Backend;
 use crate::log::Logger;
 use crate::options::ConfigError;
-use crate::request::{AclRequest, Answer, AuthRequest, BackendError, Decision, Verdict};
+use crate::request::{AclRequest, Answer, AuthRequest, BackendError, Verdict};
 
 pub mod breaker;
 mod client;
@@ -211,17 +211,13 @@ impl HttpBackend {
         let elapsed = started.elapsed();
         match outcome {
             Ok((decision, cache, status, detail)) => {
-                if let Some(Change::Closed) = self.breaker.success(permit) {
-                    self.logger.notice(format_args!(
-                        "http: the auth service answers again, checks resume"
-                    ));
-                }
+                self.answered(permit);
                 self.logger.debug(format_args!(
                     "http {} user={}{} -> {status} {} ({:.1} ms){}",
                     call.kind(),
                     call.username(),
-                    describe_call(&call),
-                    decision_str(decision),
+                    call.log_fields(),
+                    decision.as_str(),
                     elapsed.as_secs_f64() * 1000.0,
                     detail
                         .map(|d| format!(", service says: {d}"))
@@ -229,43 +225,47 @@ impl HttpBackend {
                 ));
                 Ok(Verdict { decision, cache })
             }
-            Err(TryError::ServerError(msg) | TryError::Fatal(msg)) => {
-                // The service answered: this question failed, the service is up. Counting it
-                // would let one client whose name the service chokes on lock everyone out.
-                if let Some(Change::Closed) = self.breaker.success(permit) {
-                    self.logger.notice(format_args!(
-                        "http: the auth service answers again, checks resume"
-                    ));
-                }
+            Err(error) => {
+                let msg = match error {
+                    // The service answered: this question failed, the service is up. Counting
+                    // it would let one client whose name the service chokes on lock everyone
+                    // out.
+                    TryError::ServerError(msg) | TryError::Fatal(msg) => {
+                        self.answered(permit);
+                        msg
+                    }
+                    TryError::Unreachable(msg) => {
+                        match self.breaker.failure(permit) {
+                            Some(Change::Opened(n)) => self.logger.warning(format_args!(
+                                "http: {n} checks in a row failed, considering the auth service down: checks fail at once for {} s, then one is let through",
+                                self.settings.cooldown.as_secs_f64()
+                            )),
+                            Some(Change::Reopened) => self.logger.debug(format_args!(
+                                "http: probe failed, the auth service is still considered down"
+                            )),
+                            _ => {}
+                        }
+                        msg
+                    }
+                };
                 let msg = format!("http {} {}: {msg}", call.kind(), url);
                 self.logger.debug(format_args!(
                     "{msg} (user={}{}, {:.1} ms)",
                     call.username(),
-                    describe_call(&call),
+                    call.log_fields(),
                     elapsed.as_secs_f64() * 1000.0
                 ));
                 Err(BackendError::new(msg))
             }
-            Err(TryError::Unreachable(msg)) => {
-                let msg = format!("http {} {}: {msg}", call.kind(), url);
-                match self.breaker.failure(permit) {
-                    Some(Change::Opened(n)) => self.logger.warning(format_args!(
-                        "http: {n} checks in a row failed, considering the auth service down: checks fail at once for {} s, then one is let through",
-                        self.settings.cooldown.as_secs_f64()
-                    )),
-                    Some(Change::Reopened) => self.logger.debug(format_args!(
-                        "http: probe failed, the auth service is still considered down"
-                    )),
-                    _ => {}
-                }
-                self.logger.debug(format_args!(
-                    "{msg} (user={}{}, {:.1} ms)",
-                    call.username(),
-                    describe_call(&call),
-                    elapsed.as_secs_f64() * 1000.0
-                ));
-                Err(BackendError::new(msg))
-            }
+        }
+    }
+
+    /// The service answered (whatever it said): the breaker closes if it was open.
+    fn answered(&self, permit: breaker::Permit) {
+        if let Some(Change::Closed) = self.breaker.success(permit) {
+            self.logger.notice(format_args!(
+                "http: the auth service answers again, checks resume"
+            ));
         }
     }
 
@@ -344,27 +344,6 @@ impl HttpBackend {
             Method::Put => reqwest::Method::PUT,
         };
         Ok(((method, url, headers), body))
-    }
-}
-
-fn decision_str(d: Decision) -> &'static str {
-    match d {
-        Decision::Allow => "allow",
-        Decision::Deny => "deny",
-        Decision::Defer => "defer",
-    }
-}
-
-fn describe_call(call: &Call<'_>) -> String {
-    match call {
-        Call::GetUser { client_id, .. } => format!(" client={client_id}"),
-        Call::Superuser { .. } => String::new(),
-        Call::Acl {
-            client_id,
-            topic,
-            acc,
-            ..
-        } => format!(" client={client_id} topic={topic} acc={acc}"),
     }
 }
 

@@ -48,6 +48,21 @@ impl Call<'_> {
     }
 
     /// The MQTT username of the question.
+    /// The question's other fields for a debug line (` client=… topic=… acc=…`); never the
+    /// password.
+    pub(crate) fn log_fields(&self) -> String {
+        match self {
+            Call::GetUser { client_id, .. } => format!(" client={client_id}"),
+            Call::Superuser { .. } => String::new(),
+            Call::Acl {
+                client_id,
+                topic,
+                acc,
+                ..
+            } => format!(" client={client_id} topic={topic} acc={acc}"),
+        }
+    }
+
     pub(crate) fn username(&self) -> &str {
         match self {
             Call::GetUser { username, .. }
