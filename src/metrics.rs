@@ -121,17 +121,23 @@ mod tests {
     use crate::request::Decision;
     use crate::stats::Check;
 
+    /// One `GET /metrics`, the whole answer.
+    fn scrape(addr: SocketAddr) -> String {
+        let mut s = TcpStream::connect(addr).unwrap();
+        s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        out
+    }
+
     #[test]
     fn serves_metrics_over_http() {
         let stats = Arc::new(BackendStats::default());
         stats.result(Check::Auth, Some(Decision::Allow));
         let server =
             MetricsServer::start("127.0.0.1:0".parse().unwrap(), vec![("files", stats)]).unwrap();
-        let mut s = TcpStream::connect(server.addr()).unwrap();
-        s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
-            .unwrap();
-        let mut out = String::new();
-        s.read_to_string(&mut out).unwrap();
+        let out = scrape(server.addr());
         assert!(out.starts_with("HTTP/1.1 200 OK"), "{out}");
         assert!(out.contains(
             "mosq_auth_decisions_total{backend=\"files\",check=\"auth\",result=\"allow\"} 1"
@@ -148,11 +154,7 @@ mod tests {
             .collect();
         std::thread::sleep(Duration::from_millis(100));
         let start = std::time::Instant::now();
-        let mut s = TcpStream::connect(server.addr()).unwrap();
-        s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
-            .unwrap();
-        let mut out = String::new();
-        s.read_to_string(&mut out).unwrap();
+        let out = scrape(server.addr());
         assert!(out.starts_with("HTTP/1.1 200 OK"), "{out}");
         assert!(
             start.elapsed() < Duration::from_millis(1500),

@@ -13,16 +13,8 @@ use crate::support::{wait_for, Broker, Mqtt, Proto};
 
 fn conf(port: u16, extra: &str) -> String {
     format!(
-        "allow_anonymous false\n\
-         plugin {{plugin}}\n\
-         plugin_opt_backends http\n\
-         plugin_opt_http_hostname 127.0.0.1\n\
-         plugin_opt_http_port {port}\n\
-         plugin_opt_http_getuser_uri /auth\n\
-         plugin_opt_http_superuser_uri /superuser\n\
-         plugin_opt_http_aclcheck_uri /acl\n\
-         plugin_opt_log_level debug\n\
-         {extra}\n"
+        "allow_anonymous false\n{}",
+        crate::support::http_plugin_conf(port, extra)
     )
 }
 

@@ -16,19 +16,8 @@ fn parks() -> bool {
     broker_version() >= (2, 1, 0)
 }
 
-/// The auth-plug seed's HTTP options, pointed at `port`, with the log at debug.
 fn conf(port: u16, extra: &str) -> String {
-    format!(
-        "plugin {{plugin}}\n\
-         plugin_opt_backends http\n\
-         plugin_opt_http_hostname 127.0.0.1\n\
-         plugin_opt_http_port {port}\n\
-         plugin_opt_http_getuser_uri /auth\n\
-         plugin_opt_http_superuser_uri /superuser\n\
-         plugin_opt_http_aclcheck_uri /acl\n\
-         plugin_opt_log_level debug\n\
-         {extra}\n"
-    )
+    crate::support::http_plugin_conf(port, extra)
 }
 
 /// The users service, answering logins only after `delay` (ACL questions at once).

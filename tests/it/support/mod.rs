@@ -176,3 +176,19 @@ fn broker_version_parses_the_version_line() {
         "{line} parsed as {major}.{minor}.{patch}"
     );
 }
+
+/// A plugin block with the HTTP backend in auth-plug's form (`/auth`, `/superuser`, `/acl`)
+/// against a service on 127.0.0.1:`port`, logging at debug, then `extra` lines.
+pub fn http_plugin_conf(port: u16, extra: &str) -> String {
+    format!(
+        "plugin {{plugin}}\n\
+         plugin_opt_backends http\n\
+         plugin_opt_http_hostname 127.0.0.1\n\
+         plugin_opt_http_port {port}\n\
+         plugin_opt_http_getuser_uri /auth\n\
+         plugin_opt_http_superuser_uri /superuser\n\
+         plugin_opt_http_aclcheck_uri /acl\n\
+         plugin_opt_log_level debug\n\
+         {extra}\n"
+    )
+}
