@@ -1,15 +1,18 @@
-//! The HTTP client of one backend: built once from the settings, then one try of a request
-//! within the time left before the check's deadline.
+//! The HTTP client of one backend: built once from the settings; a question made into a
+//! request; one try of it within the time left before the check's deadline.
 
 use std::io::Read;
 use std::time::Duration;
 
-use reqwest::header::{HeaderMap, CACHE_CONTROL};
+use reqwest::header::{
+    HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, HOST,
+};
 
 use super::response;
-use super::settings::{HttpSettings, ResponseMode};
+use super::settings::{HttpSettings, Method, ParamsMode, Profile, ResponseMode};
+use super::wire::{self, Call};
 use crate::options::ConfigError;
-use crate::request::{CacheHint, Decision};
+use crate::request::{BackendError, CacheHint, Decision};
 
 /// How long an idle keep-alive connection is kept: below Node.js's default 5 s server
 /// keep-alive timeout.
@@ -170,4 +173,84 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     } else {
         parts.join(": ")
     }
+}
+
+/// The request (URL, headers) and body for a question, as the settings say.
+pub(super) fn prepare(
+    s: &HttpSettings,
+    url: &reqwest::Url,
+    call: &Call<'_>,
+) -> Result<(Prepared, Option<Vec<u8>>), BackendError> {
+    let params = match call {
+        Call::GetUser { .. } => &s.getuser_params,
+        Call::Superuser { .. } => &s.superuser_params,
+        Call::Acl { .. } => &s.aclcheck_params,
+    };
+    let mut headers = HeaderMap::new();
+    let mut url = url.clone();
+    let body = match s.method {
+        Method::Get => {
+            url.set_query(Some(&wire::form_encode(call, params, s.params_mode)));
+            None
+        }
+        Method::Post | Method::Put => match s.params_mode {
+            ParamsMode::Form => {
+                headers.insert(
+                    CONTENT_TYPE,
+                    HeaderValue::from_static("application/x-www-form-urlencoded"),
+                );
+                Some(wire::form_encode(call, params, ParamsMode::Form).into_bytes())
+            }
+            ParamsMode::Json => {
+                headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+                match wire::json_encode(call, params) {
+                    Ok(b) => Some(b.into_bytes()),
+                    // Callers check this before asking; kept as a safety net.
+                    Err(wire::NotUtf8) => {
+                        return Err(BackendError::new(
+                            "http: a password that is not UTF-8 cannot be sent as JSON",
+                        ))
+                    }
+                }
+            }
+        },
+    };
+    if let Some(ua) = &s.user_agent {
+        if let Ok(v) = HeaderValue::from_str(ua) {
+            headers.insert(reqwest::header::USER_AGENT, v);
+        }
+    }
+    let authorization = match (&s.basic_auth_key, s.profile) {
+        (Some(key), _) => Some(format!("Basic {}", String::from_utf8_lossy(key.expose()))),
+        (None, Profile::AuthPlug) => Some(wire::basic_auth(call.username(), call.password())),
+        (None, Profile::GoAuth) => None,
+    };
+    if let Some(a) = authorization {
+        let a = zeroize::Zeroizing::new(a);
+        if let Ok(mut v) = HeaderValue::from_str(&a) {
+            v.set_sensitive(true);
+            headers.insert(AUTHORIZATION, v);
+        }
+    }
+    if let Some((host, _)) = &s.resolve {
+        // The URL already names the host; this only makes the header explicit.
+        if let Ok(v) = HeaderValue::from_str(host) {
+            headers.insert(HOST, v);
+        }
+    }
+    for h in &s.headers {
+        if let (Ok(name), Ok(mut value)) = (
+            HeaderName::from_bytes(h.name.as_bytes()),
+            HeaderValue::from_bytes(h.value.expose()),
+        ) {
+            value.set_sensitive(true);
+            headers.insert(name, value);
+        }
+    }
+    let method = match s.method {
+        Method::Get => reqwest::Method::GET,
+        Method::Post => reqwest::Method::POST,
+        Method::Put => reqwest::Method::PUT,
+    };
+    Ok(((method, url, headers), body))
 }

@@ -52,8 +52,6 @@ auth key, the `Authorization` header or an extra header's value.
 
 use std::time::{Duration, Instant};
 
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, CONTENT_TYPE, HOST};
-
 use crate::backend::Backend;
 use crate::log::Logger;
 use crate::options::ConfigError;
@@ -72,7 +70,7 @@ pub use options::{spec, OPTIONS};
 pub use settings::{HttpSettings, Method, ParamsMode, Profile, ResponseMode, DEFAULT_USER_AGENT};
 
 use breaker::{Breaker, Change};
-use client::{Prepared, TryError};
+use client::TryError;
 use wire::Call;
 
 /// A try is not started with less time than this left before the deadline.
@@ -146,18 +144,10 @@ impl HttpBackend {
         &self.settings
     }
 
-    fn params_for(&self, call: &Call<'_>) -> &[settings::Field] {
-        match call {
-            Call::GetUser { .. } => &self.settings.getuser_params,
-            Call::Superuser { .. } => &self.settings.superuser_params,
-            Call::Acl { .. } => &self.settings.aclcheck_params,
-        }
-    }
-
     /// Asks the service one question, with the breaker, retries and deadline.
     fn ask(&self, url: &reqwest::Url, call: Call<'_>) -> Answer {
         let started = Instant::now();
-        let (request, body) = self.build(url, &call)?;
+        let (request, body) = client::prepare(&self.settings, url, &call)?;
         let permit = match self.breaker.acquire() {
             Ok(p) => p,
             Err(()) => {
@@ -267,83 +257,6 @@ impl HttpBackend {
                 "http: the auth service answers again, checks resume"
             ));
         }
-    }
-
-    /// The request (URL, headers) and body for a question.
-    fn build(
-        &self,
-        url: &reqwest::Url,
-        call: &Call<'_>,
-    ) -> Result<(Prepared, Option<Vec<u8>>), BackendError> {
-        let s = &self.settings;
-        let params = self.params_for(call);
-        let mut headers = HeaderMap::new();
-        let mut url = url.clone();
-        let body = match s.method {
-            Method::Get => {
-                url.set_query(Some(&wire::form_encode(call, params, s.params_mode)));
-                None
-            }
-            Method::Post | Method::Put => match s.params_mode {
-                ParamsMode::Form => {
-                    headers.insert(
-                        CONTENT_TYPE,
-                        HeaderValue::from_static("application/x-www-form-urlencoded"),
-                    );
-                    Some(wire::form_encode(call, params, ParamsMode::Form).into_bytes())
-                }
-                ParamsMode::Json => {
-                    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-                    match wire::json_encode(call, params) {
-                        Ok(b) => Some(b.into_bytes()),
-                        // Callers check this before asking; kept as a safety net.
-                        Err(wire::NotUtf8) => {
-                            return Err(BackendError::new(
-                                "http: a password that is not UTF-8 cannot be sent as JSON",
-                            ))
-                        }
-                    }
-                }
-            },
-        };
-        if let Some(ua) = &s.user_agent {
-            if let Ok(v) = HeaderValue::from_str(ua) {
-                headers.insert(reqwest::header::USER_AGENT, v);
-            }
-        }
-        let authorization = match (&s.basic_auth_key, s.profile) {
-            (Some(key), _) => Some(format!("Basic {}", String::from_utf8_lossy(key.expose()))),
-            (None, Profile::AuthPlug) => Some(wire::basic_auth(call.username(), call.password())),
-            (None, Profile::GoAuth) => None,
-        };
-        if let Some(a) = authorization {
-            let a = zeroize::Zeroizing::new(a);
-            if let Ok(mut v) = HeaderValue::from_str(&a) {
-                v.set_sensitive(true);
-                headers.insert(AUTHORIZATION, v);
-            }
-        }
-        if let Some((host, _)) = &s.resolve {
-            // The URL already names the host; this only makes the header explicit.
-            if let Ok(v) = HeaderValue::from_str(host) {
-                headers.insert(HOST, v);
-            }
-        }
-        for h in &s.headers {
-            if let (Ok(name), Ok(mut value)) = (
-                HeaderName::from_bytes(h.name.as_bytes()),
-                HeaderValue::from_bytes(h.value.expose()),
-            ) {
-                value.set_sensitive(true);
-                headers.insert(name, value);
-            }
-        }
-        let method = match s.method {
-            Method::Get => reqwest::Method::GET,
-            Method::Post => reqwest::Method::POST,
-            Method::Put => reqwest::Method::PUT,
-        };
-        Ok(((method, url, headers), body))
     }
 }
 
