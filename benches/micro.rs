@@ -32,7 +32,7 @@ use mosq_auth::plugin::Plugin;
 
 /// One ACL check exactly as the broker's callback makes it (decode, chain, return code).
 fn acl_check(plugin: &Plugin, user: Option<&[u8]>, client: &[u8], topic: &[u8]) -> i32 {
-    mosq_auth::ffi::shim::acl_check(plugin, user, Some(client), Some(topic), 1)
+    mosq_auth::ffi::shim::acl_check(plugin, 1, user, Some(client), Some(topic), 1, 0, false)
 }
 use mosq_auth::request::{Access, AclRequest, Answer, AuthRequest, Verdict};
 
@@ -159,6 +159,8 @@ fn bench_cache(c: &mut Criterion) {
         client_id: "sensor-0042-client",
         topic: "bench/sensor-0042/temperature",
         access: Access::Read,
+        qos: 0,
+        retain: false,
     };
     let cached = Link::new(Arc::new(AllowAll), &CacheSettings::default(), logger);
     cached.acl(&req).expect("warm");

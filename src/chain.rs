@@ -15,12 +15,13 @@
 //! - a backend error stops the chain and refuses (fail closed): the backend that failed might
 //!   have said deny, and an earlier deny would have won. Errors are logged once per burst.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
-use crate::backend::Backend;
+use crate::backend::{Backend, Granted, LoginAnswer};
 use crate::link::Link;
 use crate::log::{Logger, Throttle};
 use crate::request::{Access, AclRequest, AuthRequest, BackendError, Decision, Verdict};
+use crate::session::Session;
 
 /// The result of one check, before it becomes a broker return code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,6 +34,25 @@ pub enum Outcome {
     Defer,
     /// A backend failed: refused, and logged.
     Error,
+}
+
+/// The answer to a login: the outcome and, for an admitted client whose backend said more than
+/// "allowed" (rules, superuser, expiry, a credentials fingerprint), its session.
+#[derive(Debug)]
+pub struct Login {
+    /// Allowed, refused, not decided, or failed.
+    pub outcome: Outcome,
+    /// The session of an allowed client, if its backend gave one.
+    pub session: Option<Session>,
+}
+
+impl Login {
+    fn plain(outcome: Outcome) -> Login {
+        Login {
+            outcome,
+            session: None,
+        }
+    }
 }
 
 /// Who decided a check and why, in words (filled only when asked for).
@@ -54,6 +74,7 @@ pub struct Chain {
     links: Vec<Link>,
     superusers: Vec<glob::Pattern>,
     ask_superusers: bool,
+    rules_no_match_deny: bool,
     logger: Logger,
     error_log: Throttle,
 }
@@ -71,9 +92,17 @@ impl Chain {
             links,
             superusers,
             ask_superusers,
+            rules_no_match_deny: false,
             logger,
             error_log: Throttle::new(Duration::from_secs(10)),
         }
+    }
+
+    /// With `deny`, a check that a client's rules from its login do not decide is refused,
+    /// instead of being asked of the other backends (`auth_opt_rules_no_match deny`).
+    pub fn with_rules_no_match_deny(mut self, deny: bool) -> Chain {
+        self.rules_no_match_deny = deny;
+        self
     }
 
     /// The backends (with their caches and counters), in the order they are asked.
@@ -87,26 +116,31 @@ impl Chain {
         req: Option<&AuthRequest<'_>>,
         trace: Option<&mut Trace>,
     ) -> Outcome {
-        match self.login(req, 0, false, trace) {
-            Progress::Done(outcome) => outcome,
+        self.login(req, trace).outcome
+    }
+
+    /// Checks a CONNECT and returns the session of an admitted client.
+    pub fn login(&self, req: Option<&AuthRequest<'_>>, trace: Option<&mut Trace>) -> Login {
+        match self.walk(req, 0, false, trace) {
+            Progress::Done(login) => login,
             // Not reached: without `stop_if_blocking` every link is asked.
-            Progress::Blocked { .. } => Outcome::Error,
+            Progress::Blocked { .. } => Login::plain(Outcome::Error),
         }
     }
 
     /// Checks a CONNECT as far as it can be decided without waiting: the links are asked in
     /// order until one would wait on the network (or on a slow hash) for this request. The
-    /// caller then finishes the check elsewhere with [`Chain::authenticate_from`].
-    pub fn authenticate_now(&self, req: Option<&AuthRequest<'_>>) -> Progress {
-        self.login(req, 0, true, None)
+    /// caller then finishes the check elsewhere with [`Chain::login_from`].
+    pub fn login_now(&self, req: Option<&AuthRequest<'_>>) -> Progress {
+        self.walk(req, 0, true, None)
     }
 
-    /// Finishes a check that [`Chain::authenticate_now`] left at link `from`, exactly as
-    /// [`Chain::authenticate`] would have.
-    pub fn authenticate_from(&self, req: &AuthRequest<'_>, from: usize) -> Outcome {
-        match self.login(Some(req), from, false, None) {
-            Progress::Done(outcome) => outcome,
-            Progress::Blocked { .. } => Outcome::Error,
+    /// Finishes a check that [`Chain::login_now`] left at link `from`, exactly as
+    /// [`Chain::login`] would have.
+    pub fn login_from(&self, req: &AuthRequest<'_>, from: usize) -> Login {
+        match self.walk(Some(req), from, false, None) {
+            Progress::Done(login) => login,
+            Progress::Blocked { .. } => Login::plain(Outcome::Error),
         }
     }
 
@@ -115,7 +149,7 @@ impl Chain {
         self.links.iter().map(|l| l.max_wait()).sum()
     }
 
-    fn login(
+    fn walk(
         &self,
         req: Option<&AuthRequest<'_>>,
         from: usize,
@@ -129,7 +163,7 @@ impl Chain {
             note(&mut trace, || {
                 "the plugin defers anonymous clients to the broker".into()
             });
-            return Progress::Done(Outcome::Defer);
+            return Progress::Done(Login::plain(Outcome::Defer));
         };
         let (username, client_id) = (req.username, req.client_id);
         if req.password.is_empty() {
@@ -137,45 +171,62 @@ impl Chain {
                 "auth: user '{username}' (client '{client_id}') sent no password, refusing"
             ));
             note(&mut trace, || "an empty password is always refused".into());
-            return Progress::Done(Outcome::Deny);
+            return Progress::Done(Login::plain(Outcome::Deny));
         }
-        let links = self.links.get(from..).unwrap_or_default();
-        if stop_if_blocking {
+        for (i, link) in self.links.iter().enumerate().skip(from) {
             // Only the links before the first decision matter; a link that would wait stops
             // the walk, and the rest of the chain runs elsewhere.
-            for (i, link) in links.iter().enumerate() {
-                if link.auth_may_block(req) {
-                    return Progress::Blocked { from: from + i };
-                }
-                match link.authenticate(req) {
-                    Ok(v) if v.decision == Decision::Defer => continue,
-                    answer => {
-                        return Progress::Done(self.login_result(req, Some(link), answer, trace))
-                    }
+            if stop_if_blocking && link.auth_may_block(req) {
+                return Progress::Blocked { from: i };
+            }
+            match link.login(req) {
+                Ok(g) if g.verdict.decision == Decision::Defer => continue,
+                answer => {
+                    return Progress::Done(self.login_result(req, Some((i, link)), answer, trace))
                 }
             }
-            return Progress::Done(self.login_result(req, None, Ok(Verdict::DEFER), trace));
         }
-        let (link, answer) = first_answer(links, |l| l.authenticate(req));
-        Progress::Done(self.login_result(req, link, answer, trace))
+        Progress::Done(self.login_result(req, None, Ok(Verdict::DEFER.into()), trace))
     }
 
-    /// Logs and traces the answer that decided a login (`link` none: nobody decided).
+    /// Logs and traces the answer that decided a login (`link` none: nobody decided), and
+    /// makes the session of an admitted client. A session that has already ended refuses.
     fn login_result(
         &self,
         req: &AuthRequest<'_>,
-        link: Option<&Link>,
-        answer: Result<Verdict, BackendError>,
+        link: Option<(usize, &Link)>,
+        answer: LoginAnswer,
         mut trace: Option<&mut Trace>,
-    ) -> Outcome {
+    ) -> Login {
         let (username, client_id) = (req.username, req.client_id);
-        let name = link.map_or("", |l| l.name());
-        let outcome = outcome_of(&answer);
-        match &answer {
-            Err(e) => self.backend_error(&format!("auth of user '{username}'"), name, e),
+        let name = link.map_or("", |(_, l)| l.name());
+        let verdict = answer.as_ref().map(|g| g.verdict).map_err(Clone::clone);
+        let mut outcome = outcome_of(&verdict);
+        let mut session = None;
+        if let (Ok(Granted { grant: Some(g), .. }), Some((i, _)), Outcome::Allow) =
+            (&answer, link, outcome)
+        {
+            let s = Session::new(Some(username), client_id, i, g);
+            if s.expired(SystemTime::now()) {
+                self.logger.info(format_args!(
+                    "auth: user '{username}' (client '{client_id}') allowed by {name}, but the session's expire_at has passed: refusing"
+                ));
+                note(&mut trace, || {
+                    format!("backend {name} allowed, but the session has expired: refused")
+                });
+                return Login::plain(Outcome::Deny);
+            }
+            session = Some(s);
+        }
+        match &verdict {
+            Err(e) => {
+                outcome = Outcome::Error;
+                self.backend_error(&format!("auth of user '{username}'"), name, e)
+            }
             Ok(_) => match outcome {
                 Outcome::Allow => self.logger.info(format_args!(
-                    "auth: user '{username}' (client '{client_id}') allowed by {name}"
+                    "auth: user '{username}' (client '{client_id}') allowed by {name}{}",
+                    session.as_ref().map(describe).unwrap_or_default()
                 )),
                 Outcome::Deny => self.logger.info(format_args!(
                     "auth: user '{username}' (client '{client_id}') refused by {name}"
@@ -185,17 +236,29 @@ impl Chain {
                 )),
             },
         }
-        note(&mut trace, || match (&answer, outcome) {
+        note(&mut trace, || match (&verdict, outcome) {
             (Err(e), _) => format!("backend {name} failed: {e}"),
             (_, Outcome::Allow) => format!("allowed by backend {name}"),
             (_, Outcome::Deny) => format!("refused by backend {name}"),
             _ => "no backend knows this user: the broker refuses the client".into(),
         });
-        outcome
+        Login { outcome, session }
     }
 
-    /// Checks one ACL request.
-    pub fn acl(&self, req: &AclRequest<'_>, mut trace: Option<&mut Trace>) -> Outcome {
+    /// Checks one ACL request of a client without a session.
+    pub fn acl(&self, req: &AclRequest<'_>, trace: Option<&mut Trace>) -> Outcome {
+        self.acl_in(req, None, trace)
+    }
+
+    /// Checks one ACL request; `session` is the client's, if it has one (see
+    /// [`crate::session`]): an ended session refuses everything, its superuser answer and
+    /// rules come before the backends, and the backend that gave them is not asked.
+    pub fn acl_in(
+        &self,
+        req: &AclRequest<'_>,
+        session: Option<&Session>,
+        mut trace: Option<&mut Trace>,
+    ) -> Outcome {
         if req.access == Access::Unsubscribe {
             note(&mut trace, || "unsubscribe is always allowed".into());
             return Outcome::Allow;
@@ -220,17 +283,64 @@ impl Chain {
             None => req,
         };
         let (access, topic) = (req.access, req.topic);
+        let who = req.username.unwrap_or("(anonymous)");
+        let client_id = req.client_id;
+        if let Some(s) = session.filter(|s| s.expires().is_some()) {
+            if s.expired(SystemTime::now()) {
+                self.logger.debug(format_args!(
+                    "acl: '{who}' (client '{client_id}') {access} '{topic}' denied: the session has expired"
+                ));
+                note(&mut trace, || "the session has expired: denied".into());
+                return Outcome::Deny;
+            }
+        }
         if let Some(u) = req.username {
-            if self.is_superuser(u, trace.as_deref_mut()) {
+            if self.is_superuser_in(u, session, trace.as_deref_mut()) {
                 self.logger.debug(format_args!(
                     "acl: superuser '{u}' {access} '{topic}' allowed"
                 ));
                 return Outcome::Allow;
             }
         }
-        let who = req.username.unwrap_or("(anonymous)");
-        let client_id = req.client_id;
-        let (link, answer) = first_answer(&self.links, |l| l.acl(req));
+        // The backend whose login answer gave the rules is not asked again.
+        let mut skip = None;
+        if let Some((s, rules)) = session.and_then(|s| s.rules().map(|r| (s, r))) {
+            let name = self.links.get(s.link()).map_or("", |l| l.name());
+            let decided = rules.decide(access, topic, req.qos, req.retain);
+            let outcome = match decided {
+                Some(Decision::Allow) => Some(Outcome::Allow),
+                Some(_) => Some(Outcome::Deny),
+                None if self.rules_no_match_deny => Some(Outcome::Deny),
+                None => None,
+            };
+            if let Some(outcome) = outcome {
+                let verb = if outcome == Outcome::Allow {
+                    "allowed"
+                } else {
+                    "denied"
+                };
+                let by = if decided.is_some() {
+                    "a rule"
+                } else {
+                    "no rule (rules_no_match deny)"
+                };
+                self.logger.debug(format_args!(
+                    "acl: '{who}' (client '{client_id}') {access} '{topic}' {verb} by {by} from {name}'s login answer"
+                ));
+                note(&mut trace, || {
+                    format!("{verb} by {by} from backend {name}'s login answer")
+                });
+                return outcome;
+            }
+            skip = Some(s.link());
+        }
+        let links = self
+            .links
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| Some(*i) != skip)
+            .map(|(_, l)| l);
+        let (link, answer) = first_answer(links, |l| l.acl(req));
         let name = link.map_or("", |l| l.name());
         let outcome = outcome_of(&answer);
         if let Err(e) = &answer {
@@ -267,7 +377,18 @@ impl Chain {
 
     /// Returns true if and only if `username` is a superuser, by glob or by a backend. A backend
     /// that fails is logged and counts as "not a superuser": the ACL chain still decides.
-    pub fn is_superuser(&self, username: &str, mut trace: Option<&mut Trace>) -> bool {
+    pub fn is_superuser(&self, username: &str, trace: Option<&mut Trace>) -> bool {
+        self.is_superuser_in(username, None, trace)
+    }
+
+    /// [`Chain::is_superuser`] for a client with a session: its login's superuser answer
+    /// stands for the backend that gave it.
+    fn is_superuser_in(
+        &self,
+        username: &str,
+        session: Option<&Session>,
+        mut trace: Option<&mut Trace>,
+    ) -> bool {
         if let Some(p) = self.superusers.iter().find(|p| p.matches(username)) {
             note(&mut trace, || {
                 format!(
@@ -277,10 +398,23 @@ impl Chain {
             });
             return true;
         }
+        let answered = session.filter(|s| s.replaces_checks());
+        if let Some(s) = answered {
+            if s.superuser() == Some(true) {
+                note(&mut trace, || {
+                    format!("'{username}' is a superuser according to its login answer")
+                });
+                return true;
+            }
+        }
         if !self.ask_superusers {
             return false;
         }
-        for link in self.links.iter().filter(|l| l.has_superusers()) {
+        let skip = answered.map(|s| s.link());
+        for (i, link) in self.links.iter().enumerate() {
+            if !link.has_superusers() || Some(i) == skip {
+                continue;
+            }
             match link.superuser(username) {
                 Ok(v) if v.decision == Decision::Allow => {
                     note(&mut trace, || {
@@ -338,12 +472,12 @@ impl Chain {
     }
 }
 
-/// How far [`Chain::authenticate_now`] got.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// How far [`Chain::login_now`] got.
+#[derive(Debug)]
 pub enum Progress {
     /// Decided without waiting.
-    Done(Outcome),
-    /// Link `from` would wait: finish with [`Chain::authenticate_from`].
+    Done(Login),
+    /// Link `from` would wait: finish with [`Chain::login_from`].
     Blocked {
         /// The index of the first link still to ask.
         from: usize,
@@ -366,7 +500,7 @@ fn shared_filter<'a>(req: &AclRequest<'a>) -> Option<Result<&'a str, ()>> {
 /// Asks `links` in order; the first allow or deny wins, defer moves on, an error stops the
 /// chain. Returns the deciding link (none when all deferred) and its answer.
 fn first_answer<'a>(
-    links: &'a [Link],
+    links: impl IntoIterator<Item = &'a Link>,
     ask: impl Fn(&'a Link) -> Result<Verdict, BackendError>,
 ) -> (Option<&'a Link>, Result<Verdict, BackendError>) {
     for link in links {
@@ -376,6 +510,26 @@ fn first_answer<'a>(
         }
     }
     (None, Ok(Verdict::DEFER))
+}
+
+/// What the login log line adds for a session: its rules, superuser answer and expiry.
+fn describe(s: &Session) -> String {
+    let mut parts = Vec::new();
+    if let Some(r) = s.rules() {
+        parts.push(format!("{} rules", r.len()));
+    }
+    if s.superuser() == Some(true) {
+        parts.push("superuser".into());
+    }
+    if let Some(e) = s.expires() {
+        let left = e.duration_since(SystemTime::now()).unwrap_or_default();
+        parts.push(format!("session ends in {} s", left.as_secs()));
+    }
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", parts.join(", "))
+    }
 }
 
 fn outcome_of(answer: &Result<Verdict, BackendError>) -> Outcome {
@@ -408,6 +562,8 @@ mod tests {
             client_id: "c",
             topic,
             access: Access::Subscribe,
+            qos: 0,
+            retain: false,
         };
         assert_eq!(shared_filter(&sub("$share/g/alice/#")), Some(Ok("alice/#")));
         assert_eq!(shared_filter(&sub("$share/g/+/x")), Some(Ok("+/x")));

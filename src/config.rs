@@ -107,6 +107,25 @@ pub mod spec {
         secret: false,
     };
 
+    /// `rules_no_match`
+    pub const RULES_NO_MATCH: OptSpec = OptSpec {
+        name: "rules_no_match",
+        auth_plug: &[],
+        go_auth: &[],
+        default: "`next`",
+        doc: "When a client's rules from its login answer (`acl`) have none for a check: `next` asks the other backends of the chain (as EMQX does; never the backend that sent the rules), `deny` refuses.",
+        secret: false,
+    };
+    /// `disconnect_revoked`
+    pub const DISCONNECT_REVOKED: OptSpec = OptSpec {
+        name: "disconnect_revoked",
+        auth_plug: &[],
+        go_auth: &[],
+        default: "`true`",
+        doc: "`true`: a reload that removes a connected client's user from the password file, or changes its hash, disconnects that client (within the reload interval). Sessions whose `expire_at` passes are always disconnected.",
+        secret: false,
+    };
+
     /// All of the above.
     pub const ALL: &[&OptSpec] = &[
         &BACKENDS,
@@ -119,6 +138,8 @@ pub mod spec {
         &METRICS_LISTEN,
         &CONNECT_WORKERS,
         &CONNECT_MAX_WAITING,
+        &RULES_NO_MATCH,
+        &DISCONNECT_REVOKED,
     ];
 }
 
@@ -210,6 +231,10 @@ pub struct Config {
     pub connect_workers: usize,
     /// The most CONNECTs parked at once.
     pub connect_max_waiting: usize,
+    /// Rules from a login that have none for a check refuse it (instead of asking the others).
+    pub rules_no_match_deny: bool,
+    /// Clients whose file user was removed or re-passworded are disconnected.
+    pub disconnect_revoked: bool,
     /// Things the operator should know about (unknown options, ignored options).
     pub warnings: Vec<String>,
 }
@@ -298,6 +323,17 @@ impl Config {
         let connect_max_waiting = options
             .u64_in(&spec::CONNECT_MAX_WAITING, 1, 1_000_000)?
             .unwrap_or(4096) as usize;
+        let rules_no_match_deny = match options.get(&spec::RULES_NO_MATCH) {
+            None => false,
+            Some(v) => v.parse_with("expected next or deny", |s| {
+                match s.to_ascii_lowercase().as_str() {
+                    "next" => Some(false),
+                    "deny" => Some(true),
+                    _ => None,
+                }
+            })?,
+        };
+        let disconnect_revoked = options.bool(&spec::DISCONNECT_REVOKED)?.unwrap_or(true);
         let metrics_listen = match options.get(&spec::METRICS_LISTEN) {
             None => None,
             Some(v) => Some(v.parse_with(
@@ -333,6 +369,8 @@ impl Config {
             metrics_listen,
             connect_workers,
             connect_max_waiting,
+            rules_no_match_deny,
+            disconnect_revoked,
             warnings,
         })
     }

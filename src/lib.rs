@@ -9,6 +9,8 @@
 //! - [`request`] holds the typed questions (login, ACL check) and a backend's answers;
 //! - [`backend`] defines a backend, with the [`backend::files`] and [`backend::http`]
 //!   implementations; [`cache`] sits in front of each;
+//! - [`session`] holds what is known about each connected client (rules and superuser answer
+//!   from its login, expiry), with the rule evaluator;
 //! - [`chain`] decides every check, for the broker and for `mosq-auth check` alike;
 //! - [`plugin`] holds one plugin instance (configuration, chain, metrics);
 //! - [`acl`] has MQTT topic matching and mosquitto's ACL file format;
@@ -32,6 +34,7 @@ pub mod park;
 pub mod plugin;
 pub mod request;
 pub mod secret;
+pub mod session;
 pub mod stats;
 pub mod text;
 

@@ -6,10 +6,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use crate::backend::Backend;
+use crate::backend::{Backend, Granted, LoginAnswer};
 use crate::cache::front::{self, Hit};
 use crate::cache::refresh::{Job, Refresher};
-use crate::cache::{AclKey, CacheSettings, Caches};
+use crate::cache::{AclKey, AuthEntry, CacheSettings, Caches};
 use crate::log::Logger;
 use crate::request::{AclRequest, Answer, AuthRequest, Decision, Verdict};
 use crate::stats::{BackendStats, Check};
@@ -96,6 +96,17 @@ impl Link {
         answer
     }
 
+    fn timed_login(&self, f: impl FnOnce() -> LoginAnswer) -> LoginAnswer {
+        let t = Instant::now();
+        let answer = f();
+        self.stats.latency(t.elapsed());
+        self.stats.result(
+            Check::Auth,
+            answer.as_ref().ok().map(|g| g.verdict.decision),
+        );
+        answer
+    }
+
     /// The decision of a front-table hit. A hit that asks for a refresh queues it; if it cannot
     /// be queued the mark is cleared (outside the table's lock, so the table never waits on the
     /// refresher) and a later hit tries again.
@@ -132,27 +143,37 @@ impl Backend for Link {
     }
 
     fn authenticate(&self, req: &AuthRequest<'_>) -> Answer {
+        self.login(req).map(|g| g.verdict)
+    }
+
+    fn login(&self, req: &AuthRequest<'_>) -> LoginAnswer {
         let Some(c) = &self.cache else {
-            return self.timed(Check::Auth, || self.inner.authenticate(req));
+            return self.timed_login(|| self.inner.login(req));
         };
         let key = c.auth_key(req);
         let generation = self.inner.generation();
         if let Some(e) = c.auth.get(&key) {
-            if e.generation == generation {
+            if e.entry.generation == generation {
                 self.stats.cache(Check::Auth, true);
-                return Ok(Verdict::new(e.decision));
+                return Ok(Granted {
+                    verdict: Verdict::new(e.entry.decision),
+                    grant: e.grant,
+                });
             }
         }
         self.stats.cache(Check::Auth, false);
-        let answer = self.timed(Check::Auth, || self.inner.authenticate(req));
-        if let Some(e) = answer
-            .as_ref()
-            .ok()
-            .and_then(|v| c.entry(*v, true, generation))
-        {
-            c.auth.insert(key, e);
+        let answer = self.timed_login(|| self.inner.login(req));
+        if let Ok(g) = &answer {
+            if let Some(entry) = c.entry(g.verdict, true, generation) {
+                let grant = g.grant.clone();
+                c.auth.insert(key, AuthEntry { entry, grant });
+            }
         }
         answer
+    }
+
+    fn fingerprint(&self, username: &str) -> Option<u64> {
+        self.inner.fingerprint(username)
     }
 
     fn superuser(&self, username: &str) -> Answer {
@@ -261,7 +282,7 @@ impl Backend for Link {
         let generation = self.inner.generation();
         !c.auth
             .get(&c.auth_key(req))
-            .is_some_and(|e| e.generation == generation)
+            .is_some_and(|e| e.entry.generation == generation)
     }
 
     fn max_wait(&self) -> std::time::Duration {
@@ -364,6 +385,8 @@ mod tests {
             client_id: "c1",
             topic,
             access: Access::Read,
+            qos: 0,
+            retain: false,
         }
     }
 

@@ -7,21 +7,22 @@
 //! the broker's tick collects the answers ([`Plugin::finished_logins`]).
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
 
 use crate::backend::files::FilesBackend;
 use crate::backend::http::HttpBackend;
 use crate::backend::Backend;
-use crate::chain::{Chain, Outcome, Progress};
+use crate::chain::{Chain, Login, Outcome, Progress};
 use crate::config::{BackendSettings, Config};
 use crate::link::Link;
 use crate::log::{Logger, Throttle};
 use crate::metrics::MetricsServer;
 use crate::options::{ConfigError, Options};
 use crate::park::{Finished, Parker, Refused};
-use crate::request::AuthRequest;
+use crate::request::{AclRequest, AuthRequest};
 use crate::secret::Secret;
+use crate::session::{ClientKey, Session, Sessions};
 
 /// A login handed to a worker: the request, owned, and the link to continue from.
 struct ParkedLogin {
@@ -29,7 +30,20 @@ struct ParkedLogin {
     password: Secret,
     client_id: String,
     from: usize,
+    /// The client structure and its CONNECT's token in the sessions table.
+    client: ClientKey,
+    token: u64,
 }
+
+/// A parked login's answer, with what is needed to store its session.
+struct ParkedAnswer {
+    login: Login,
+    client: ClientKey,
+    token: u64,
+}
+
+/// The most sessions kept with plugin API v4, which reports no disconnects (1.6).
+pub const V4_MAX_SESSIONS: usize = 1 << 20;
 
 /// What became of a CONNECT.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -42,7 +56,7 @@ pub enum Connect {
 
 /// Parked logins and what is needed to start them.
 struct Parking {
-    parker: Parker<ParkedLogin, Outcome>,
+    parker: Parker<ParkedLogin, ParkedAnswer>,
     overflow_log: Throttle,
     expired_log: Throttle,
 }
@@ -58,6 +72,10 @@ pub struct Plugin {
     /// Set by a reload until the next tick: Mosquitto 2.1 re-checks every connected client's
     /// login right after a reload and needs those answers at once.
     reloaded: AtomicBool,
+    sessions: Sessions,
+    disconnect_revoked: bool,
+    /// Each link's data generation when sessions were last checked against it.
+    checked_generations: Mutex<Vec<u64>>,
     _metrics: Option<MetricsServer>,
 }
 
@@ -93,8 +111,10 @@ impl Plugin {
             None => None,
             Some(addr) => Some(start_metrics(addr, &links, logger)?),
         };
-        let chain = Chain::new(links, config.superusers, config.backend_superusers, logger);
+        let chain = Chain::new(links, config.superusers, config.backend_superusers, logger)
+            .with_rules_no_match_deny(config.rules_no_match_deny);
         chain.start();
+        let generations = chain.links().iter().map(|l| l.generation()).collect();
         let plugin = Plugin {
             parking: None,
             logger,
@@ -102,6 +122,9 @@ impl Plugin {
             connect_workers: config.connect_workers,
             connect_max_waiting: config.connect_max_waiting,
             reloaded: AtomicBool::new(false),
+            sessions: Sessions::default(),
+            disconnect_revoked: config.disconnect_revoked,
+            checked_generations: Mutex::new(generations),
             _metrics: metrics,
         };
         logger.notice(format_args!(
@@ -153,7 +176,11 @@ impl Plugin {
                     password: &job.password,
                     client_id: &job.client_id,
                 };
-                chain.authenticate_from(&req, job.from)
+                ParkedAnswer {
+                    login: chain.login_from(&req, job.from),
+                    client: job.client,
+                    token: job.token,
+                }
             },
         )?;
         self.logger.info(format_args!(
@@ -170,29 +197,48 @@ impl Plugin {
         Ok(())
     }
 
-    /// Checks a login (`None`: anonymous): decided now when no link has to wait, else parked
-    /// when parking is enabled and `parkable`, else decided now on this thread. `parkable` is
-    /// false for logins the broker needs answered at once: anything but a client's CONNECT
-    /// (2.1 also checks the credentials of its HTTP API this way). The re-check of connected
-    /// clients after a reload is never parked either.
-    pub fn connect(&self, req: Option<&AuthRequest<'_>>, parkable: bool) -> Connect {
+    /// Checks a login (`None`: anonymous) of the client structure `client`: decided now when
+    /// no link has to wait, else parked when parking is enabled and `parkable`, else decided
+    /// now on this thread. `parkable` is false for logins the broker needs answered at once:
+    /// anything but a client's CONNECT (2.1 also checks the credentials of its HTTP API this
+    /// way). The re-check of connected clients after a reload is never parked either. The
+    /// session of an admitted client is kept for its ACL checks ([`Plugin::acl`]).
+    pub fn connect(
+        &self,
+        client: ClientKey,
+        req: Option<&AuthRequest<'_>>,
+        parkable: bool,
+    ) -> Connect {
+        let Some(token) = self.sessions.begin(client) else {
+            self.logger.error(format_args!(
+                "auth: {V4_MAX_SESSIONS} sessions are kept already (plugin API v4 reports no disconnects): refusing"
+            ));
+            return Connect::Now(Outcome::Error);
+        };
+        let now = |login: Login| {
+            let outcome = login.outcome;
+            self.sessions.finish(client, token, login.session);
+            Connect::Now(outcome)
+        };
         let parking = match &self.parking {
             Some(p) if parkable && !self.reloaded.load(Ordering::Acquire) => p,
-            _ => return Connect::Now(self.chain.authenticate(req, None)),
+            _ => return now(self.chain.login(req, None)),
         };
-        let from = match self.chain.authenticate_now(req) {
-            Progress::Done(outcome) => return Connect::Now(outcome),
+        let from = match self.chain.login_now(req) {
+            Progress::Done(login) => return now(login),
             Progress::Blocked { from } => from,
         };
         // The broker completes a parked login by client id: without one it cannot be parked.
         let Some(req) = req.filter(|r| !r.client_id.is_empty()) else {
-            return Connect::Now(self.chain.authenticate(req, None));
+            return now(self.chain.login(req, None));
         };
         let job = ParkedLogin {
             username: req.username.to_string(),
             password: req.password.clone(),
             client_id: req.client_id.to_string(),
             from,
+            client,
+            token,
         };
         match parking.parker.park(req.client_id, job) {
             Ok(()) => {
@@ -227,7 +273,16 @@ impl Plugin {
         finished
             .into_iter()
             .map(|(client_id, f)| match f {
-                Finished::Answer(outcome) => (client_id, outcome),
+                Finished::Answer(a) => {
+                    let outcome = a.login.outcome;
+                    // The client went away (or its structure serves a newer CONNECT): its
+                    // session is not stored, and the answer must not admit anyone.
+                    if self.sessions.finish(a.client, a.token, a.login.session) {
+                        (client_id, outcome)
+                    } else {
+                        (client_id, Outcome::Error)
+                    }
+                }
                 Finished::Expired => {
                     if let Some(held) = parking.expired_log.check() {
                         self.logger.error(format_args!(
@@ -238,6 +293,84 @@ impl Plugin {
                 }
             })
             .collect()
+    }
+
+    /// Checks one ACL request of the client structure `client`, with its session if it has
+    /// one made for these names.
+    pub fn acl(&self, client: ClientKey, req: &AclRequest<'_>) -> Outcome {
+        let session = self.sessions.get(client, req.username, req.client_id);
+        self.chain.acl_in(req, session.as_deref(), None)
+    }
+
+    /// The client structure `client` disconnected (or went offline keeping its MQTT session):
+    /// its session is dropped.
+    pub fn disconnected(&self, client: ClientKey) {
+        self.sessions.remove(client);
+    }
+
+    /// Limits the sessions kept (plugin API v4, where disconnects are not reported).
+    pub fn limit_sessions(&mut self, max: usize) {
+        self.sessions = Sessions::with_limit(max);
+    }
+
+    /// The sessions that must end now, taken out of the table: expired ones, and (with
+    /// `disconnect_revoked`) those whose credentials a backend no longer holds since it
+    /// reloaded. One log line each. The caller disconnects the clients (broker's thread, no
+    /// lock held).
+    pub fn ended_sessions(&self, now: SystemTime) -> Vec<Arc<Session>> {
+        let changed = self.changed_links();
+        let links = self.chain.links();
+        let ended = self.sessions.take(|s| {
+            s.expired(now)
+                || (changed.contains(&s.link())
+                    && s.fingerprint().is_some()
+                    && links[s.link()].fingerprint(s.username().unwrap_or_default())
+                        != s.fingerprint())
+        });
+        for s in &ended {
+            let user = s.username().unwrap_or("(anonymous)");
+            let why = if s.expired(now) {
+                "its session expired (expire_at)".to_string()
+            } else {
+                let name = links[s.link()].name();
+                match links[s.link()].fingerprint(user) {
+                    None => format!("the user is no longer in backend {name}"),
+                    Some(_) => format!("the user's password changed in backend {name}"),
+                }
+            };
+            self.logger.notice(format_args!(
+                "session: disconnecting client '{}' (user '{user}'): {why}",
+                s.client_id()
+            ));
+        }
+        ended
+    }
+
+    /// The links whose data changed since the last call (none without `disconnect_revoked`).
+    fn changed_links(&self) -> Vec<usize> {
+        if !self.disconnect_revoked {
+            return Vec::new();
+        }
+        let mut seen = self
+            .checked_generations
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let mut changed = Vec::new();
+        for (i, link) in self.chain.links().iter().enumerate() {
+            let g = link.generation();
+            if seen.get(i) != Some(&g) {
+                changed.push(i);
+                if let Some(slot) = seen.get_mut(i) {
+                    *slot = g;
+                }
+            }
+        }
+        changed
+    }
+
+    /// The number of connected clients with a session.
+    pub fn sessions(&self) -> usize {
+        self.sessions.len()
     }
 
     /// How many parked logins wait for an answer.

@@ -177,6 +177,10 @@ pub struct AclRequest<'a> {
     pub topic: &'a str,
     /// What the client wants to do.
     pub access: Access,
+    /// The message's QoS (for `Subscribe`: the QoS asked for).
+    pub qos: u8,
+    /// The message's retain flag (publish).
+    pub retain: bool,
 }
 
 /// Broker data that cannot become a request; refused without asking any backend.
@@ -210,7 +214,8 @@ impl<'a> AuthRequest<'a> {
 }
 
 impl<'a> AclRequest<'a> {
-    /// The request for an ACL check, from the broker's bytes and access code.
+    /// The request for an ACL check, from the broker's bytes and access code (QoS 0, not
+    /// retained: see [`AclRequest::with_message`]).
     pub fn decode(
         username: Option<&'a [u8]>,
         client_id: &'a [u8],
@@ -224,7 +229,18 @@ impl<'a> AclRequest<'a> {
             client_id: utf8(client_id)?,
             topic: utf8(topic)?,
             access,
+            qos: 0,
+            retain: false,
         })
+    }
+
+    /// The same request about a message with this QoS and retain flag.
+    pub fn with_message(self, qos: u8, retain: bool) -> AclRequest<'a> {
+        AclRequest {
+            qos,
+            retain,
+            ..self
+        }
     }
 }
 

@@ -1,10 +1,35 @@
 //! What a backend is: one source of users and permissions ([`Backend`]), with the
 //! [`files`] and [`http`] implementations.
 
-use crate::request::{AclRequest, Answer, AuthRequest};
+use std::sync::Arc;
+
+use crate::request::{AclRequest, Answer, AuthRequest, BackendError, Verdict};
+use crate::session::Grant;
 
 pub mod files;
 pub mod http;
+
+/// A login's verdict and, for an allowed one, what the backend said beyond "allowed" (rules,
+/// superuser, expiry, a credentials fingerprint): the client's [`Grant`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Granted {
+    /// The decision and its cache hint.
+    pub verdict: Verdict,
+    /// The session part of the answer, if any (only for an allow).
+    pub grant: Option<Arc<Grant>>,
+}
+
+impl From<Verdict> for Granted {
+    fn from(verdict: Verdict) -> Granted {
+        Granted {
+            verdict,
+            grant: None,
+        }
+    }
+}
+
+/// What a login check may return.
+pub type LoginAnswer = Result<Granted, BackendError>;
 
 /// One source of users and permissions.
 ///
@@ -16,6 +41,19 @@ pub trait Backend: Send + Sync {
 
     /// Checks a username and password. `Defer` when the user is unknown to this backend.
     fn authenticate(&self, req: &AuthRequest<'_>) -> Answer;
+
+    /// Checks a login and says what the client may do for the rest of its session. The
+    /// default is [`Backend::authenticate`] with no grant.
+    fn login(&self, req: &AuthRequest<'_>) -> LoginAnswer {
+        self.authenticate(req).map(Granted::from)
+    }
+
+    /// A keyed fingerprint of `username`'s credentials as the backend holds them now (`None`:
+    /// unknown user, or a backend whose credentials live elsewhere). A client admitted with one
+    /// fingerprint is disconnected when it changes ([`Grant::fingerprint`]).
+    fn fingerprint(&self, _username: &str) -> Option<u64> {
+        None
+    }
 
     /// `Allow` when `username` is a superuser; `Deny` or `Defer` when not.
     fn superuser(&self, username: &str) -> Answer;

@@ -1,6 +1,7 @@
 //! One cached answer and its time to live: the configured time for an allowed or a refused
 //! answer plus optional random jitter, or the backend's [`CacheHint`].
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use moka::sync::Cache;
@@ -8,6 +9,7 @@ use moka::Expiry;
 
 use super::CacheSettings;
 use crate::request::{CacheHint, Decision, Verdict};
+use crate::session::Grant;
 
 /// One cached answer: plain data, copied out on a hit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,33 +40,53 @@ impl Entry {
     }
 }
 
+/// A cached login: the answer plus the session part of an allowed one (shared, not copied).
+#[derive(Clone, Debug)]
+pub(crate) struct AuthEntry {
+    pub(crate) entry: Entry,
+    pub(crate) grant: Option<Arc<Grant>>,
+}
+
+/// A value with its own time to live.
+pub(super) trait Lived {
+    fn ttl(&self) -> Duration;
+}
+
+impl Lived for Entry {
+    fn ttl(&self) -> Duration {
+        self.ttl
+    }
+}
+
+impl Lived for AuthEntry {
+    fn ttl(&self) -> Duration {
+        self.entry.ttl
+    }
+}
+
 struct EntryExpiry;
 
-impl<K> Expiry<K, Entry> for EntryExpiry {
-    fn expire_after_create(
-        &self,
-        _key: &K,
-        value: &Entry,
-        _created_at: Instant,
-    ) -> Option<Duration> {
-        Some(value.ttl)
+impl<K, V: Lived> Expiry<K, V> for EntryExpiry {
+    fn expire_after_create(&self, _key: &K, value: &V, _created_at: Instant) -> Option<Duration> {
+        Some(value.ttl())
     }
 
     fn expire_after_update(
         &self,
         _key: &K,
-        value: &Entry,
+        value: &V,
         _updated_at: Instant,
         _duration_until_expiry: Option<Duration>,
     ) -> Option<Duration> {
-        Some(value.ttl)
+        Some(value.ttl())
     }
 }
 
 /// A bounded moka cache whose entries end at their own time to live.
-pub(super) fn store<K>(max: u64) -> Cache<K, Entry>
+pub(super) fn store<K, V>(max: u64) -> Cache<K, V>
 where
     K: std::hash::Hash + Eq + Send + Sync + 'static,
+    V: Lived + Clone + Send + Sync + 'static,
 {
     Cache::builder()
         .max_capacity(max)

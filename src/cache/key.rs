@@ -42,6 +42,8 @@ impl AclKey {
             client_id: &self.client_id,
             topic: &self.topic,
             access: self.access,
+            qos: 0,
+            retain: false,
         }
     }
 }

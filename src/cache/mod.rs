@@ -33,6 +33,7 @@ use crate::request::{AclRequest, AuthRequest, Verdict};
 pub use key::AclKey;
 pub use settings::{spec, CacheSettings, OPTIONS};
 
+pub(crate) use entry::AuthEntry;
 use entry::Entry;
 use key::AuthKeys;
 
@@ -40,7 +41,7 @@ use key::AuthKeys;
 pub(crate) struct Caches {
     pub(crate) settings: CacheSettings,
     auth_keys: AuthKeys,
-    pub(crate) auth: Cache<[u8; 32], Entry>,
+    pub(crate) auth: Cache<[u8; 32], AuthEntry>,
     pub(crate) superuser: Cache<Box<str>, Entry>,
     pub(crate) acl: Cache<AclKey, Entry>,
     pub(crate) superuser_front: front::Front<Box<str>>,

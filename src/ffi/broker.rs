@@ -36,6 +36,7 @@ type CallbackUnregister = unsafe extern "C" fn(
 ) -> c_int;
 type ClientString = unsafe extern "C" fn(client: *const mosquitto) -> *const c_char;
 type CompleteBasicAuth = unsafe extern "C" fn(client_id: *const c_char, result: c_int);
+type KickClient = unsafe extern "C" fn(client_id: *const c_char, with_will: bool) -> c_int;
 
 struct Functions {
     log_printf: Option<LogPrintf>,
@@ -46,6 +47,8 @@ struct Functions {
     client_address: Option<ClientString>,
     /// Mosquitto 2.1 only: absent in 2.0 and 1.6, hence looked up, never linked.
     complete_basic_auth: Option<CompleteBasicAuth>,
+    /// Mosquitto 2.0 and 2.1.
+    kick_client: Option<KickClient>,
 }
 
 fn lookup(name: &str) -> *mut c_void {
@@ -72,6 +75,7 @@ static FUNCTIONS: Lazy<Functions> = Lazy::new(|| Functions {
     client_username: symbol!("mosquitto_client_username", ClientString),
     client_address: symbol!("mosquitto_client_address", ClientString),
     complete_basic_auth: symbol!("mosquitto_complete_basic_auth", CompleteBasicAuth),
+    kick_client: symbol!("mosquitto_kick_client_by_clientid", KickClient),
 });
 
 fn broker_log(level: Level, line: &str) {
@@ -178,4 +182,15 @@ pub fn complete_basic_auth(client_id: &str, result: c_int) {
     };
     // SAFETY: a valid C string; the broker looks the id up and ignores unknown ones.
     unsafe { f(id.as_ptr(), result) };
+}
+
+/// Disconnects the client with this id (its will is sent, as for any connection that ends
+/// without a DISCONNECT). Does nothing for an id no client has, or without a broker. Broker's
+/// thread only, and never while holding a lock the disconnect event takes.
+pub fn kick_client(client_id: &str) {
+    let (Some(f), Ok(id)) = (FUNCTIONS.kick_client, CString::new(client_id)) else {
+        return;
+    };
+    // SAFETY: a valid C string; the broker looks the id up and ignores unknown ones.
+    unsafe { f(id.as_ptr(), true) };
 }

@@ -8,13 +8,16 @@ use crate::chain::Outcome;
 use crate::plugin::{Connect, Plugin};
 use crate::request::{AclRequest, AuthRequest, Undecodable};
 use crate::secret::Secret;
+use crate::session::ClientKey;
 
-/// A password check. `username` is `None` for a client that sent none (anonymous), `password`
+/// A password check of the client structure `client` (its address: the key of its session).
+/// `username` is `None` for a client that sent none (anonymous), `password`
 /// `None` for a client that sent none or an empty one. `parkable`: the broker can take the
 /// answer later (a client's CONNECT on 2.1). A parked login returns [`rc::AUTH_DELAYED`];
 /// [`tick`] completes it.
 pub fn basic_auth(
     plugin: &Plugin,
+    client: ClientKey,
     username: Option<&[u8]>,
     password: Option<&[u8]>,
     client_id: Option<&[u8]>,
@@ -23,9 +26,10 @@ pub fn basic_auth(
     let password = Secret::new(password.unwrap_or_default());
     let client_id = client_id.unwrap_or_default();
     let connect = match username.map(|u| AuthRequest::decode(u, &password, client_id)) {
-        None => plugin.connect(None, parkable),
-        Some(Ok(req)) => plugin.connect(Some(&req), parkable),
+        None => plugin.connect(client, None, parkable),
+        Some(Ok(req)) => plugin.connect(client, Some(&req), parkable),
         Some(Err(_)) => {
+            plugin.disconnected(client);
             plugin.logger().info(format_args!(
                 "auth: username or client id is not UTF-8, refusing"
             ));
@@ -38,29 +42,47 @@ pub fn basic_auth(
     }
 }
 
-/// The broker's tick: completes the parked logins that were decided (or ran out of time).
-/// Returns the milliseconds until the broker should tick again: short while logins wait.
-pub fn tick(plugin: &Plugin, complete: impl Fn(&str, c_int)) -> Option<u32> {
+/// The broker's tick: completes the parked logins that were decided (or ran out of time), then
+/// disconnects the clients whose sessions ended (`kick`, by client id; the session is already
+/// gone, so the disconnect event that follows finds nothing). Returns the milliseconds until
+/// the broker should tick again: short while logins wait.
+pub fn tick(plugin: &Plugin, complete: impl Fn(&str, c_int), kick: impl Fn(&str)) -> Option<u32> {
     for (client_id, outcome) in plugin.finished_logins(std::time::Instant::now()) {
         complete(&client_id, rc::auth(outcome));
+    }
+    for session in plugin.ended_sessions(std::time::SystemTime::now()) {
+        // The broker cannot kick a client without an id (nor would one have a session).
+        if !session.client_id().is_empty() {
+            kick(session.client_id());
+        }
     }
     (plugin.logins_waiting() > 0).then_some(2)
 }
 
-/// An ACL check; `access` is the broker's code (1 read, 2 write, 4 subscribe, 8 unsubscribe).
-/// A missing topic is refused.
+/// A client disconnected or went offline: its session is dropped.
+pub fn disconnected(plugin: &Plugin, client: ClientKey) {
+    plugin.disconnected(client);
+}
+
+/// An ACL check of the client structure `client`; `access` is the broker's code (1 read, 2
+/// write, 4 subscribe, 8 unsubscribe), `qos` and `retain` the message's. A missing topic is
+/// refused.
+#[allow(clippy::too_many_arguments)] // the broker's fields, one by one
 pub fn acl_check(
     plugin: &Plugin,
+    client: ClientKey,
     username: Option<&[u8]>,
     client_id: Option<&[u8]>,
     topic: Option<&[u8]>,
     access: c_int,
+    qos: u8,
+    retain: bool,
 ) -> c_int {
     let Some(topic) = topic else {
         return rc::acl(Outcome::Deny);
     };
     let outcome = match AclRequest::decode(username, client_id.unwrap_or_default(), topic, access) {
-        Ok(req) => plugin.chain().acl(&req, None),
+        Ok(req) => plugin.acl(client, &req.with_message(qos, retain)),
         Err(Undecodable::UnknownAccess(code)) => {
             plugin
                 .logger()

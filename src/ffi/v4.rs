@@ -32,9 +32,12 @@ pub unsafe extern "C" fn mosquitto_auth_plugin_init(
         }
         // SAFETY: the broker passes `opt_count` options.
         let options = unsafe { convert::options(opts, opt_count) };
-        let Some(plugin) = super::new_plugin(&options) else {
+        let Some(mut plugin) = super::new_plugin(&options) else {
             return MOSQ_ERR_INVAL;
         };
+        // No disconnect is reported through this API: sessions of clients that left stay
+        // until their client structure is reused, so the table is bounded.
+        plugin.limit_sessions(crate::plugin::V4_MAX_SESSIONS);
         // SAFETY: checked non-NULL.
         unsafe { convert::store_userdata(user_data, convert::into_userdata(plugin)) };
         MOSQ_ERR_SUCCESS
@@ -118,7 +121,16 @@ pub unsafe extern "C" fn mosquitto_auth_acl_check(
                 cstr(msg.topic),
             )
         };
-        shim::acl_check(p, username, client_id, topic, access)
+        shim::acl_check(
+            p,
+            client as usize,
+            username,
+            client_id,
+            topic,
+            access,
+            msg.qos as u8,
+            msg.retain,
+        )
     })
 }
 
@@ -146,7 +158,7 @@ pub unsafe extern "C" fn mosquitto_auth_unpwd_check(
                 broker::client_id(client),
             )
         };
-        shim::basic_auth(p, username, password, client_id, false)
+        shim::basic_auth(p, client as usize, username, password, client_id, false)
     })
 }
 

@@ -9,8 +9,8 @@ use super::shim;
 use super::sys::mosq_err_t::*;
 use super::sys::mosquitto_plugin_event::*;
 use super::sys::{
-    mosquitto_evt_acl_check, mosquitto_evt_basic_auth, mosquitto_evt_tick, mosquitto_opt,
-    mosquitto_plugin_id_t,
+    mosquitto_evt_acl_check, mosquitto_evt_basic_auth, mosquitto_evt_disconnect,
+    mosquitto_evt_tick, mosquitto_opt, mosquitto_plugin_id_t,
 };
 use crate::plugin::Plugin;
 
@@ -20,12 +20,24 @@ struct Instance {
     id: *mut mosquitto_plugin_id_t,
 }
 
-const EVENTS: [(u32, Callback); 4] = [
+/// `MOSQ_EVT_CLIENT_OFFLINE`, Mosquitto 2.1 only (not in 2.0's headers): a client left and
+/// its persistent session stays. Its event data has the layout of `mosquitto_evt_disconnect`.
+const MOSQ_EVT_CLIENT_OFFLINE: u32 = 28;
+
+const EVENTS: [(u32, Callback); 6] = [
     (MOSQ_EVT_BASIC_AUTH, on_basic_auth),
     (MOSQ_EVT_ACL_CHECK, on_acl_check),
     (MOSQ_EVT_RELOAD, on_reload),
+    (MOSQ_EVT_DISCONNECT, on_disconnect),
     (MOSQ_EVT_TICK, on_tick),
+    (MOSQ_EVT_CLIENT_OFFLINE, on_disconnect),
 ];
+
+/// Events a broker may not offer (2.0 has no `MOSQ_EVT_CLIENT_OFFLINE`): their registration
+/// may fail without stopping the broker.
+fn optional(event: u32) -> bool {
+    event == MOSQ_EVT_TICK || event == MOSQ_EVT_CLIENT_OFFLINE
+}
 
 /// Picks the plugin API: 5 when offered, unless `MOSQ_AUTH_PLUGIN_API=4` asks for the v4
 /// functions (to test the Mosquitto 1.6 path on a 2.x broker).
@@ -84,7 +96,7 @@ pub unsafe extern "C" fn mosquitto_plugin_init(
         for (event, cb) in EVENTS {
             // SAFETY: `identifier` is the broker's; `ud` lives until cleanup.
             let rc = unsafe { broker::register(identifier, event, cb, ud) };
-            if rc != MOSQ_ERR_SUCCESS && event != MOSQ_EVT_TICK {
+            if rc != MOSQ_ERR_SUCCESS && !optional(event) {
                 crate::log::Logger::default().error(format_args!(
                     "cannot register callback for event {event}: error {rc}"
                 ));
@@ -153,7 +165,15 @@ unsafe extern "C" fn on_basic_auth(
         // A client's CONNECT has a peer address; 2.1's HTTP API checks its own credentials
         // through a context without one, and needs the answer at once.
         let parkable = address.is_some();
-        shim::basic_auth(&inst.plugin, username, password, client_id, parkable)
+        let client = ed.client as usize;
+        shim::basic_auth(
+            &inst.plugin,
+            client,
+            username,
+            password,
+            client_id,
+            parkable,
+        )
     })
 }
 
@@ -177,7 +197,16 @@ unsafe extern "C" fn on_acl_check(
                 cstr(ed.topic),
             )
         };
-        shim::acl_check(&inst.plugin, username, client_id, topic, ed.access)
+        shim::acl_check(
+            &inst.plugin,
+            ed.client as usize,
+            username,
+            client_id,
+            topic,
+            ed.access,
+            ed.qos,
+            ed.retain,
+        )
     })
 }
 
@@ -190,6 +219,27 @@ unsafe extern "C" fn on_reload(
         // SAFETY: userdata is our Instance.
         if let Some(inst) = unsafe { convert::userdata::<Instance>(userdata) } {
             inst.plugin.reload();
+        }
+        MOSQ_ERR_SUCCESS
+    })
+}
+
+/// A client left (`MOSQ_EVT_DISCONNECT`; on 2.1 also `MOSQ_EVT_CLIENT_OFFLINE`): its session
+/// is dropped.
+unsafe extern "C" fn on_disconnect(
+    _event: c_int,
+    event_data: *mut c_void,
+    userdata: *mut c_void,
+) -> c_int {
+    guard("disconnect", MOSQ_ERR_SUCCESS, || {
+        // SAFETY: userdata is our Instance; event_data is a mosquitto_evt_disconnect (2.1's
+        // mosquitto_evt_client_offline has the same layout).
+        if let (Some(inst), Some(ed)) =
+            (unsafe { convert::userdata::<Instance>(userdata) }, unsafe {
+                convert::event::<mosquitto_evt_disconnect>(event_data)
+            })
+        {
+            shim::disconnected(&inst.plugin, ed.client as usize);
         }
         MOSQ_ERR_SUCCESS
     })
@@ -208,7 +258,12 @@ unsafe extern "C" fn on_tick(
         }) else {
             return MOSQ_ERR_SUCCESS;
         };
-        if let Some(ms) = shim::tick(&inst.plugin, broker::complete_basic_auth) {
+        let tick = shim::tick(
+            &inst.plugin,
+            broker::complete_basic_auth,
+            broker::kick_client,
+        );
+        if let Some(ms) = tick {
             // 2.1 reads this field as `next_ms` (2.0's header calls it `next_ns`; 2.0 never
             // parks a login, so it never gets here with one waiting).
             ed.next_ns = ms as _;

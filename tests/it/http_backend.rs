@@ -68,6 +68,8 @@ fn acl(
         client_id: client,
         topic,
         access,
+        qos: 0,
+        retain: false,
     })
 }
 
@@ -439,6 +441,8 @@ fn requests_made_without_asking() {
         client_id: "c1",
         topic: "bob/#",
         access: Access::Unsubscribe,
+        qos: 0,
+        retain: false,
     };
     assert_eq!(
         plugin.chain().acl(&unsubscribe, None),

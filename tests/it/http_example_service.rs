@@ -48,6 +48,8 @@ fn check(b: &HttpBackend) {
             client_id: "client 1&x",
             topic,
             access,
+            qos: 0,
+            retain: false,
         })
         .expect("answer")
         .decision

@@ -42,6 +42,8 @@ fn no_secret_in_log_lines_or_errors() {
             client_id: "c1",
             topic: "alice/x",
             access: Access::Write,
+            qos: 0,
+            retain: false,
         })
     };
 

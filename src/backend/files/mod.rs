@@ -22,10 +22,11 @@ use std::sync::{Arc, Mutex};
 use arc_swap::ArcSwap;
 
 use crate::acl::file::AclFile;
-use crate::backend::Backend;
+use crate::backend::{Backend, Granted, LoginAnswer};
 use crate::log::Logger;
 use crate::options::ConfigError;
 use crate::request::{AclRequest, Answer, AuthRequest, Decision, Verdict};
+use crate::session::Grant;
 
 mod password;
 mod settings;
@@ -124,6 +125,27 @@ impl Backend for FilesBackend {
             None => Verdict::DEFER,
             Some(p) => p.check(req.username, req.password.expose()).into(),
         })
+    }
+
+    /// An allowed login carries the fingerprint of the user's hash: a reload that removes the
+    /// user or changes the hash ends the session.
+    fn login(&self, req: &AuthRequest<'_>) -> LoginAnswer {
+        let verdict = self.authenticate(req)?;
+        let grant = (verdict.decision == Decision::Allow)
+            .then(|| self.fingerprint(req.username))
+            .flatten()
+            .map(|f| {
+                Arc::new(Grant {
+                    fingerprint: Some(f),
+                    ..Grant::default()
+                })
+            });
+        Ok(Granted { verdict, grant })
+    }
+
+    fn fingerprint(&self, username: &str) -> Option<u64> {
+        let state = self.inner.state.load();
+        state.passwords.as_ref()?.fingerprint(username)
     }
 
     /// Only a slow hash waits (an unknown user, a fast hash and a locked line answer at once).

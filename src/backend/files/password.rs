@@ -11,10 +11,20 @@ use crate::text::{self, Line};
 /// A user's entry in the password file.
 #[derive(Clone, Debug)]
 enum UserEntry {
-    /// A valid hash.
-    Hash(PasswordHash),
+    /// A valid hash, and the keyed fingerprint of its text.
+    Hash(PasswordHash, u64),
     /// The line was malformed: the user is locked out until it is fixed.
     Locked,
+}
+
+/// The key of the hash fingerprints: one per process, so fingerprints from before and after a
+/// reload compare.
+static FINGERPRINT_KEY: once_cell::sync::Lazy<std::collections::hash_map::RandomState> =
+    once_cell::sync::Lazy::new(std::collections::hash_map::RandomState::new);
+
+fn fingerprint(hash: &str) -> u64 {
+    use std::hash::BuildHasher;
+    FINGERPRINT_KEY.hash_one(hash)
 }
 
 /// A parsed password file.
@@ -76,7 +86,7 @@ impl PasswordFile {
             }
             first_line.insert(user.to_string(), lineno);
             let entry = match PasswordHash::parse(hash.trim(), salt) {
-                Ok(h) => UserEntry::Hash(h),
+                Ok(h) => UserEntry::Hash(h, fingerprint(hash.trim())),
                 Err(e) => {
                     warnings.push(format!("{where_}: user '{user}' is locked out: {e}"));
                     UserEntry::Locked
@@ -106,7 +116,17 @@ impl PasswordFile {
     /// Returns true if and only if `username` has a hash that is slow to verify
     /// ([`PasswordHash::is_slow`]).
     pub fn is_slow(&self, username: &str) -> bool {
-        matches!(self.users.get(username), Some(UserEntry::Hash(h)) if h.is_slow())
+        matches!(self.users.get(username), Some(UserEntry::Hash(h, _)) if h.is_slow())
+    }
+
+    /// A fingerprint of `username`'s hash that changes when the hash does (`None`: no such
+    /// user, or one locked out). Keyed with a secret drawn at start-up, so it tells nothing
+    /// about the hash.
+    pub fn fingerprint(&self, username: &str) -> Option<u64> {
+        match self.users.get(username) {
+            Some(UserEntry::Hash(_, f)) => Some(*f),
+            _ => None,
+        }
     }
 
     /// Returns true if and only if there are no users.
@@ -120,7 +140,7 @@ impl PasswordFile {
         match self.users.get(username) {
             None => Decision::Defer,
             Some(UserEntry::Locked) => Decision::Deny,
-            Some(UserEntry::Hash(h)) => {
+            Some(UserEntry::Hash(h, _)) => {
                 if h.verify(password) {
                     Decision::Allow
                 } else {

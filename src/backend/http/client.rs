@@ -13,6 +13,7 @@ use super::settings::{HttpSettings, Method, ParamsMode, Profile, ResponseMode};
 use super::wire::{self, Call};
 use crate::options::ConfigError;
 use crate::request::{BackendError, CacheHint, Decision};
+use crate::session::Grant;
 
 /// How long an idle keep-alive connection is kept: below Node.js's default 5 s server
 /// keep-alive timeout.
@@ -82,15 +83,27 @@ pub(super) fn build(settings: &HttpSettings) -> Result<reqwest::blocking::Client
     })
 }
 
-/// One try within `remaining` time.
-#[allow(clippy::type_complexity)]
+/// What the service answered to one try.
+pub(super) struct Reply {
+    pub(super) decision: Decision,
+    pub(super) cache: CacheHint,
+    pub(super) status: u16,
+    /// The service's own error text (json mode), for a debug line.
+    pub(super) detail: Option<String>,
+    /// The session part of an allowed login (json mode, when `session` was asked for).
+    pub(super) grant: Option<Grant>,
+}
+
+/// One try within `remaining` time. With `session`, an allowing JSON answer is also read for
+/// the client's session (rules, superuser, expiry); a malformed one fails the try.
 pub(super) fn try_once(
     client: &reqwest::blocking::Client,
     response_mode: ResponseMode,
     request: &Prepared,
     body: Option<&[u8]>,
     remaining: Duration,
-) -> Result<(Decision, CacheHint, u16, Option<String>), TryError> {
+    session: bool,
+) -> Result<Reply, TryError> {
     let (method, url, headers) = request;
     let mut rb = client
         .request(method.clone(), url.clone())
@@ -128,11 +141,27 @@ pub(super) fn try_once(
             response::MAX_BODY / 1024
         )));
     }
-    match response::decide(response_mode, status, &buf) {
-        Ok((decision, detail)) => Ok((decision, cache, status, detail)),
-        Err(msg) if (500..600).contains(&status) => Err(TryError::ServerError(msg)),
-        Err(msg) => Err(TryError::Fatal(msg)),
-    }
+    let (decision, detail) = match response::decide(response_mode, status, &buf) {
+        Ok(d) => d,
+        Err(msg) if (500..600).contains(&status) => return Err(TryError::ServerError(msg)),
+        Err(msg) => return Err(TryError::Fatal(msg)),
+    };
+    let grant = if session && decision == Decision::Allow && response_mode == ResponseMode::Json {
+        response::grant(&buf).map_err(|e| {
+            TryError::Fatal(format!(
+                "status {status} with a malformed session, refusing the login: {e}"
+            ))
+        })?
+    } else {
+        None
+    };
+    Ok(Reply {
+        decision,
+        cache,
+        status,
+        detail,
+        grant,
+    })
 }
 
 /// A short description of a client error, without the URL (added by the caller).

@@ -52,7 +52,7 @@ auth key, the `Authorization` header or an extra header's value.
 
 use std::time::{Duration, Instant};
 
-use crate::backend::Backend;
+use crate::backend::{Backend, Granted, LoginAnswer};
 use crate::log::Logger;
 use crate::options::ConfigError;
 use crate::request::{AclRequest, Answer, AuthRequest, BackendError, Verdict};
@@ -146,6 +146,12 @@ impl HttpBackend {
 
     /// Asks the service one question, with the breaker, retries and deadline.
     fn ask(&self, url: &reqwest::Url, call: Call<'_>) -> Answer {
+        self.ask_for(url, call).map(|g| g.verdict)
+    }
+
+    /// [`HttpBackend::ask`], with the session part of a login answer.
+    fn ask_for(&self, url: &reqwest::Url, call: Call<'_>) -> LoginAnswer {
+        let session = matches!(call, Call::GetUser { .. });
         let started = Instant::now();
         let (request, body) = client::prepare(&self.settings, url, &call)?;
         let permit = match self.breaker.acquire() {
@@ -181,6 +187,7 @@ impl HttpBackend {
                     &request,
                     body.as_deref(),
                     remaining,
+                    session,
                 )
             };
             match result {
@@ -200,7 +207,13 @@ impl HttpBackend {
 
         let elapsed = started.elapsed();
         match outcome {
-            Ok((decision, cache, status, detail)) => {
+            Ok(client::Reply {
+                decision,
+                cache,
+                status,
+                detail,
+                grant,
+            }) => {
                 self.answered(permit);
                 self.logger.debug(format_args!(
                     "http {} user={}{} -> {status} {} ({:.1} ms){}",
@@ -213,7 +226,21 @@ impl HttpBackend {
                         .map(|d| format!(", service says: {d}"))
                         .unwrap_or_default(),
                 ));
-                Ok(Verdict { decision, cache })
+                if let Some(g) = &grant {
+                    self.logger.debug(format_args!(
+                        "http getuser user={}: the answer carries a session ({} rules, superuser {}, expiry {})",
+                        call.username(),
+                        g.rules.as_ref().map_or("no".to_string(), |r| r.len().to_string()),
+                        g.superuser.map_or("not said", |s| if s { "yes" } else { "no" }),
+                        g.expires
+                            .and_then(|e| e.duration_since(std::time::UNIX_EPOCH).ok())
+                            .map_or("none".to_string(), |d| d.as_secs().to_string()),
+                    ));
+                }
+                Ok(Granted {
+                    verdict: Verdict { decision, cache },
+                    grant: grant.map(std::sync::Arc::new),
+                })
             }
             Err(error) => {
                 let msg = match error {
@@ -266,6 +293,11 @@ impl Backend for HttpBackend {
     }
 
     fn authenticate(&self, req: &AuthRequest<'_>) -> Answer {
+        self.login(req).map(|g| g.verdict)
+    }
+
+    /// A JSON answer may carry the client's session (`is_superuser`, `acl`, `expire_at`).
+    fn login(&self, req: &AuthRequest<'_>) -> LoginAnswer {
         let password = req.password.expose();
         if self.settings.params_mode == ParamsMode::Json
             && self.settings.method != Method::Get
@@ -275,9 +307,9 @@ impl Backend for HttpBackend {
                 "http getuser user={} client={}: password is not UTF-8 and cannot be sent as JSON: refused without a request",
                 req.username, req.client_id
             ));
-            return Ok(Verdict::DENY);
+            return Ok(Verdict::DENY.into());
         }
-        self.ask(
+        self.ask_for(
             &self.settings.getuser_url,
             Call::GetUser {
                 username: req.username,

@@ -15,6 +15,7 @@ use serde::Deserialize;
 
 use super::settings::ResponseMode;
 use crate::request::{CacheHint, Decision};
+use crate::session::Grant;
 
 /// The largest response body read; a larger one is an error.
 pub const MAX_BODY: usize = 64 * 1024;
@@ -74,6 +75,15 @@ pub(crate) fn decide(
             }
         }
     }
+}
+
+/// The session part of an allowing JSON login answer (`is_superuser`, `acl`, `expire_at`,
+/// EMQX 5's fields; see [`crate::session`]), `None` when it has none. The body was already
+/// read as a JSON object by [`decide`].
+pub(crate) fn grant(body: &[u8]) -> Result<Option<Grant>, String> {
+    let answer: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(body).map_err(|e| format!("not a JSON object: {e}"))?;
+    Grant::from_json(&answer)
 }
 
 /// The cache hint of a response's `Cache-Control` headers (every one of them, in order).

@@ -264,6 +264,8 @@ pub fn check_cmd(p: Parser) -> Result<u8, Fail> {
             client_id,
             topic,
             access,
+            qos: 0,
+            retain: false,
         };
         let mut trace = Trace::default();
         let outcome = plugin.chain().acl(&req, Some(&mut trace));

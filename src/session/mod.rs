@@ -1,0 +1,293 @@
+/*!
+What the plugin knows about one connected client, from its CONNECT to its disconnect: a
+[`Session`] (username, client id, the backend that admitted it, its superuser answer, rules and
+expiry, see [`Grant`]), held in the instance's [`Sessions`] table.
+
+The broker gives every connection its own client structure, and the table is keyed by that
+structure's address. A structure can be reused for a later connection after the first one is
+gone, so:
+- every CONNECT replaces whatever the table held for its structure before any answer is known
+  ([`Sessions::begin`]), and a parked login's answer is stored only if no newer CONNECT or
+  disconnect came in between (its token still matches, [`Sessions::finish`]);
+- a session is used for a check only when the client's username and client id are still the
+  ones it was made for ([`Session::is_for`]);
+- disconnect events drop the session ([`Sessions::remove`]).
+
+Sessions that must end (their `expire_at` passed, or the files backend no longer has their user
+or hash) are taken out of the table by [`Sessions::take`], and the caller disconnects the
+clients, outside the table's lock (a disconnect re-enters the plugin).
+*/
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::SystemTime;
+
+pub mod grant;
+pub mod rules;
+
+pub use grant::Grant;
+pub use rules::{ClientRules, Rules};
+
+/// The broker's client structure, by address: the key of a session.
+pub type ClientKey = usize;
+
+/// One connected client's session.
+#[derive(Debug)]
+pub struct Session {
+    username: Option<String>,
+    client_id: String,
+    /// The index of the link (backend) that admitted the client.
+    link: usize,
+    superuser: Option<bool>,
+    rules: Option<ClientRules>,
+    /// The admitting backend's superuser and ACL questions are answered by this session.
+    replaces_checks: bool,
+    expires: Option<SystemTime>,
+    fingerprint: Option<u64>,
+}
+
+impl Session {
+    /// The session of a client admitted by link `link` with `grant`, names filled in.
+    pub fn new(username: Option<&str>, client_id: &str, link: usize, grant: &Grant) -> Session {
+        Session {
+            username: username.map(str::to_string),
+            client_id: client_id.to_string(),
+            link,
+            superuser: grant.superuser.or(grant.rules.as_ref().map(|_| false)),
+            rules: grant.rules.as_ref().map(|r| r.compile(username, client_id)),
+            replaces_checks: grant.replaces_checks(),
+            expires: grant.expires,
+            fingerprint: grant.fingerprint,
+        }
+    }
+
+    /// Returns true if and only if this session was made for these names.
+    pub fn is_for(&self, username: Option<&str>, client_id: &str) -> bool {
+        self.username.as_deref() == username && self.client_id == client_id
+    }
+
+    /// The username (`None`: anonymous).
+    pub fn username(&self) -> Option<&str> {
+        self.username.as_deref()
+    }
+
+    /// The client id.
+    pub fn client_id(&self) -> &str {
+        &self.client_id
+    }
+
+    /// The index of the link that admitted the client.
+    pub fn link(&self) -> usize {
+        self.link
+    }
+
+    /// The superuser answer of the login (`Some(false)` when it carried rules and no answer).
+    pub fn superuser(&self) -> Option<bool> {
+        self.superuser
+    }
+
+    /// The rules from the login, if it carried any.
+    pub fn rules(&self) -> Option<&ClientRules> {
+        self.rules.as_ref()
+    }
+
+    /// Returns true if and only if the admitting link is not asked superuser and ACL
+    /// questions for this client.
+    pub fn replaces_checks(&self) -> bool {
+        self.replaces_checks
+    }
+
+    /// When the session ends, if it does.
+    pub fn expires(&self) -> Option<SystemTime> {
+        self.expires
+    }
+
+    /// Returns true if and only if the session has ended at `now`.
+    pub fn expired(&self, now: SystemTime) -> bool {
+        self.expires.is_some_and(|e| e <= now)
+    }
+
+    /// The fingerprint of the credentials the login was checked against.
+    pub fn fingerprint(&self) -> Option<u64> {
+        self.fingerprint
+    }
+}
+
+#[derive(Debug)]
+enum Slot {
+    /// A CONNECT whose answer is not known yet.
+    Pending(u64),
+    Live(Arc<Session>),
+}
+
+/// The sessions of one plugin instance, by client structure.
+#[derive(Debug, Default)]
+pub struct Sessions {
+    slots: Mutex<HashMap<ClientKey, Slot>>,
+    next_token: AtomicU64,
+    /// The most sessions held (0: no limit): with plugin API v4 no disconnect is reported.
+    max: usize,
+}
+
+impl Sessions {
+    /// A table holding at most `max` entries (0: no limit).
+    pub fn with_limit(max: usize) -> Sessions {
+        Sessions {
+            max,
+            ..Sessions::default()
+        }
+    }
+
+    fn slots(&self) -> MutexGuard<'_, HashMap<ClientKey, Slot>> {
+        self.slots.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A CONNECT on `client`: forgets its previous session and returns the token that
+    /// [`Sessions::finish`] needs. `None` when the table is full (the login is refused).
+    pub fn begin(&self, client: ClientKey) -> Option<u64> {
+        let token = self.next_token.fetch_add(1, Ordering::Relaxed);
+        let mut slots = self.slots();
+        if self.max > 0 && slots.len() >= self.max && !slots.contains_key(&client) {
+            return None;
+        }
+        slots.insert(client, Slot::Pending(token));
+        Some(token)
+    }
+
+    /// The answer to the CONNECT that got `token`: stores the session (or none). Returns false,
+    /// storing nothing, when the client disconnected or connected again since.
+    pub fn finish(&self, client: ClientKey, token: u64, session: Option<Session>) -> bool {
+        let mut slots = self.slots();
+        match slots.get(&client) {
+            Some(Slot::Pending(t)) if *t == token => {}
+            _ => return false,
+        }
+        match session {
+            Some(s) => slots.insert(client, Slot::Live(Arc::new(s))),
+            None => slots.remove(&client),
+        };
+        true
+    }
+
+    /// The session of `client`, if it has one made for these names.
+    pub fn get(
+        &self,
+        client: ClientKey,
+        username: Option<&str>,
+        client_id: &str,
+    ) -> Option<Arc<Session>> {
+        match self.slots().get(&client) {
+            Some(Slot::Live(s)) if s.is_for(username, client_id) => Some(s.clone()),
+            _ => None,
+        }
+    }
+
+    /// The client disconnected.
+    pub fn remove(&self, client: ClientKey) {
+        self.slots().remove(&client);
+    }
+
+    /// Takes out every session for which `end` is true, and returns them.
+    pub fn take(&self, mut end: impl FnMut(&Session) -> bool) -> Vec<Arc<Session>> {
+        let mut out = Vec::new();
+        self.slots().retain(|_, slot| match slot {
+            Slot::Live(s) if end(s) => {
+                out.push(s.clone());
+                false
+            }
+            _ => true,
+        });
+        out
+    }
+
+    /// The number of live sessions.
+    pub fn len(&self) -> usize {
+        self.slots()
+            .values()
+            .filter(|s| matches!(s, Slot::Live(_)))
+            .count()
+    }
+
+    /// Returns true if and only if no session is live.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The earliest end of any live session.
+    pub fn next_expiry(&self) -> Option<SystemTime> {
+        self.slots()
+            .values()
+            .filter_map(|s| match s {
+                Slot::Live(s) => s.expires,
+                Slot::Pending(_) => None,
+            })
+            .min()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn grant(expires: Option<SystemTime>) -> Grant {
+        Grant {
+            expires,
+            ..Grant::default()
+        }
+    }
+
+    #[test]
+    fn a_reused_client_structure_never_sees_the_old_session() {
+        let t = Sessions::default();
+        let tok = t.begin(1).unwrap();
+        assert!(t.finish(1, tok, Some(Session::new(Some("a"), "c1", 0, &grant(None)))));
+        assert!(t.get(1, Some("a"), "c1").is_some());
+        // Other names on the same structure: not this session.
+        assert!(t.get(1, Some("b"), "c1").is_none());
+        assert!(t.get(1, Some("a"), "c2").is_none());
+        assert!(t.get(1, None, "c1").is_none());
+        // A new CONNECT on the structure forgets the old session at once.
+        let tok2 = t.begin(1).unwrap();
+        assert!(t.get(1, Some("a"), "c1").is_none());
+        // A late answer for the first CONNECT is dropped; the second one's is kept.
+        assert!(!t.finish(1, tok, Some(Session::new(Some("a"), "c1", 0, &grant(None)))));
+        assert!(t.finish(
+            1,
+            tok2,
+            Some(Session::new(Some("b"), "c1", 0, &grant(None)))
+        ));
+        assert!(t.get(1, Some("b"), "c1").is_some());
+        // A disconnect while a login is parked: its answer is dropped.
+        let tok3 = t.begin(2).unwrap();
+        t.remove(2);
+        assert!(!t.finish(2, tok3, Some(Session::new(Some("x"), "y", 0, &grant(None)))));
+        assert_eq!(t.len(), 1);
+        t.remove(1);
+        assert!(t.is_empty());
+    }
+
+    #[test]
+    fn expired_sessions_are_taken_out() {
+        let t = Sessions::default();
+        let now = SystemTime::now();
+        for (key, exp) in [(1, Some(now - Duration::from_secs(1))), (2, None)] {
+            let tok = t.begin(key).unwrap();
+            t.finish(key, tok, Some(Session::new(Some("u"), "c", 0, &grant(exp))));
+        }
+        assert_eq!(t.next_expiry(), Some(now - Duration::from_secs(1)));
+        let gone = t.take(|s| s.expired(now));
+        assert_eq!(gone.len(), 1);
+        assert_eq!(t.len(), 1);
+        assert!(t.get(2, Some("u"), "c").is_some());
+    }
+
+    #[test]
+    fn a_full_table_refuses_new_clients_only() {
+        let t = Sessions::with_limit(1);
+        assert!(t.begin(1).is_some());
+        assert!(t.begin(2).is_none());
+        assert!(t.begin(1).is_some(), "the same structure again");
+    }
+}
