@@ -18,8 +18,9 @@ tried in order and the first that applies decides; when none applies the answer 
   filter written in a SUBSCRIBE, so it does not refuse deliveries.
 - Publish rules decide writes (the topic must match; `qos` and `retain` must fit the message).
   Subscribe rules decide subscriptions (the rule must cover the whole filter, as in the ACL
-  file; `qos` is the QoS asked for) and deliveries (the topic must match; `qos` is the
-  delivery's). `retain` only concerns publishing.
+  file; `qos` is the QoS asked for) and deliveries (the topic must match; `qos` is
+  not looked at: it limits what the client asks for, and the broker delivers at most at the QoS
+  granted). `retain` only concerns publishing.
 
 Matching is [`crate::acl::topic`]'s, the same as the ACL file's: `#` and `+` at the start never
 match a `$SYS` topic.
@@ -253,7 +254,9 @@ impl ClientRules {
                 Access::Read | Access::Subscribe => r.subscribe,
                 Access::Unsubscribe => false,
             };
-            if !action || r.qos & bit == 0 {
+            // `qos` is about what the client sends (PUBLISH, or the QoS a SUBSCRIBE asks for);
+            // a delivery is matched by topic only.
+            if !action || (access != Access::Read && r.qos & bit == 0) {
                 continue;
             }
             if access == Access::Write && r.retain.is_some_and(|want| want != retain) {

@@ -13,5 +13,7 @@ mod http_backend;
 mod http_broker;
 mod http_example_service;
 mod http_logging;
+mod login_rules;
 mod reload_broker;
+mod revocation;
 mod support;

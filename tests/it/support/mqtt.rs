@@ -47,6 +47,23 @@ pub enum ConnectError {
     Closed(String),
 }
 
+fn v3_qos(q: u8) -> rumqttc::QoS {
+    match q {
+        0 => rumqttc::QoS::AtMostOnce,
+        1 => rumqttc::QoS::AtLeastOnce,
+        _ => rumqttc::QoS::ExactlyOnce,
+    }
+}
+
+fn v5_qos(q: u8) -> rumqttc::v5::mqttbytes::QoS {
+    use rumqttc::v5::mqttbytes::QoS;
+    match q {
+        0 => QoS::AtMostOnce,
+        1 => QoS::AtLeastOnce,
+        _ => QoS::ExactlyOnce,
+    }
+}
+
 fn v3_suback(c: &rumqttc::SubscribeReasonCode) -> u8 {
     match c {
         rumqttc::SubscribeReasonCode::Success(q) => *q as u8,
@@ -237,13 +254,14 @@ impl Mqtt {
     /// Subscribes to one filter at QoS 1; returns the SUBACK code (0x01 granted, 0x80 / 0x87
     /// refused).
     pub fn subscribe(&self, filter: &str) -> u8 {
+        self.subscribe_with(filter, 1)
+    }
+
+    /// Subscribes to one filter at `qos` (0, 1 or 2); returns the SUBACK code.
+    pub fn subscribe_with(&self, filter: &str, qos: u8) -> u8 {
         match &self.handle {
-            Handle::V3(c) => c
-                .subscribe(filter, rumqttc::QoS::AtLeastOnce)
-                .expect("subscribe"),
-            Handle::V5(c) => c
-                .subscribe(filter, rumqttc::v5::mqttbytes::QoS::AtLeastOnce)
-                .expect("subscribe"),
+            Handle::V3(c) => c.subscribe(filter, v3_qos(qos)).expect("subscribe"),
+            Handle::V5(c) => c.subscribe(filter, v5_qos(qos)).expect("subscribe"),
         }
         match self.next(WAIT, |e| matches!(e, Ev::SubAck(_) | Ev::Closed(_))) {
             Some(Ev::SubAck(codes)) => codes[0],
@@ -253,26 +271,28 @@ impl Mqtt {
 
     /// Publishes at QoS 1 and returns the PUBACK reason (always 0 in MQTT 3.1.1).
     pub fn publish(&self, topic: &str, payload: &str) -> u8 {
+        self.publish_with(topic, payload, 1, false)
+            .expect("a QoS 1 publish is acknowledged")
+    }
+
+    /// Publishes at `qos` (0 or 1) with the retain flag; returns the PUBACK reason of a QoS 1
+    /// publish, `None` for QoS 0 (nothing is acknowledged).
+    pub fn publish_with(&self, topic: &str, payload: &str, qos: u8, retain: bool) -> Option<u8> {
+        assert!(qos <= 1, "QoS 2 flows are not followed here");
+        let body = payload.as_bytes().to_vec();
         match &self.handle {
             Handle::V3(c) => c
-                .publish(
-                    topic,
-                    rumqttc::QoS::AtLeastOnce,
-                    false,
-                    payload.as_bytes().to_vec(),
-                )
+                .publish(topic, v3_qos(qos), retain, body)
                 .expect("publish"),
             Handle::V5(c) => c
-                .publish(
-                    topic,
-                    rumqttc::v5::mqttbytes::QoS::AtLeastOnce,
-                    false,
-                    payload.as_bytes().to_vec(),
-                )
+                .publish(topic, v5_qos(qos), retain, body)
                 .expect("publish"),
         }
+        if qos == 0 {
+            return None;
+        }
         match self.next(WAIT, |e| matches!(e, Ev::PubAck(_) | Ev::Closed(_))) {
-            Some(Ev::PubAck(code)) => code,
+            Some(Ev::PubAck(code)) => Some(code),
             other => panic!("no PUBACK for {topic}: {other:?}"),
         }
     }
