@@ -2,7 +2,8 @@
 //! connection (so requests on different connections are served concurrently), `200` for `/auth`
 //! and `/acl`, `403` for `/superuser`, `404` otherwise. It counts connections and requests, so a
 //! run can tell whether the plugin reuses connections. For the connect storm, [`Logins`] makes
-//! `/auth` slow (a fixed delay per answer) and strict (`403` for a wrong password).
+//! `/auth` slow (a fixed delay per answer) and strict (`403` for a wrong password); with
+//! [`Logins::session`] the login answer carries the user's rules.
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -21,7 +22,19 @@ pub struct Logins {
     /// Username -> password: `/auth` answers `200` for exactly these, `403` otherwise (the JSON
     /// body's `username` and `password`). `None`: every login is allowed.
     pub passwords: Option<HashMap<String, String>>,
+    /// JSON answers: an allowed login carries [`SESSION`], `/acl` answers `{"ok": true}`.
+    pub session: bool,
 }
+
+/// The login answer of the `http-rules` setup: the rules of the ACL file that the files setups
+/// read (publishers write `bench/<user>/#`, subscribers read `bench/#`, connectors use
+/// `conn/<user>/#`, everyone `mem/#`), in EMQX 5's format, the same for every user.
+pub const SESSION: &str = r#"{"ok": true, "is_superuser": false, "acl": [
+  {"permission": "allow", "action": "publish", "topic": "bench/${username}/#"},
+  {"permission": "allow", "action": "subscribe", "topic": "bench/#"},
+  {"permission": "allow", "action": "all", "topic": "mem/#"},
+  {"permission": "allow", "action": "all", "topic": "conn/${username}/#"}
+]}"#;
 
 #[derive(Default)]
 pub struct Counters {
@@ -188,10 +201,20 @@ fn serve(stream: TcpStream, counters: &Counters, logins: &Logins) {
         if r.read_exact(&mut body).is_err() {
             return;
         }
+        let mut answer = "";
         let status = match path.as_str() {
-            "/auth" => auth(&body, counters, logins),
+            "/auth" => {
+                let status = auth(&body, counters, logins);
+                if logins.session && status.starts_with("200") {
+                    answer = SESSION;
+                }
+                status
+            }
             "/acl" => {
                 counters.acl.fetch_add(1, Ordering::Relaxed);
+                if logins.session {
+                    answer = r#"{"ok": true}"#;
+                }
                 "200 OK"
             }
             "/superuser" => {
@@ -200,7 +223,10 @@ fn serve(stream: TcpStream, counters: &Counters, logins: &Logins) {
             }
             _ => "404 Not Found",
         };
-        let resp = format!("HTTP/1.1 {status}\r\nContent-Length: 0\r\n\r\n");
+        let resp = format!(
+            "HTTP/1.1 {status}\r\nContent-Length: {}\r\n\r\n{answer}",
+            answer.len()
+        );
         if out.write_all(resp.as_bytes()).is_err() || close {
             return;
         }

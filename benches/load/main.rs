@@ -56,6 +56,9 @@ pub enum Kind {
     HttpCache,
     /// mosq-auth HTTP backend, `auth_opt_cache false`.
     HttpNoCache,
+    /// mosq-auth HTTP backend, json mode, cache off: every login answer carries the user's
+    /// rules ([`http::SESSION`]), so no ACL check is a request.
+    HttpRules,
 }
 
 /// One row of the comparison.
@@ -110,6 +113,13 @@ pub const SETUPS: &[Setup] = &[
         key: "http-nocache",
         name: "mosq-auth HTTP, cache off",
         kind: Kind::HttpNoCache,
+        users: 10,
+        extra: "",
+    },
+    Setup {
+        key: "http-rules",
+        name: "mosq-auth HTTP, rules at login, cache off",
+        kind: Kind::HttpRules,
         users: 10,
         extra: "",
     },
@@ -266,6 +276,13 @@ fn config(kind: Kind, plugin: &Path, http_port: u16, extra: &str) -> String {
                 ""
             }
         ),
+        Kind::HttpRules => format!(
+            "allow_anonymous false\nplugin {plugin}\nplugin_opt_backends http\n\
+             plugin_opt_http_host 127.0.0.1\nplugin_opt_http_port {http_port}\n\
+             plugin_opt_http_getuser_uri /auth\nplugin_opt_http_aclcheck_uri /acl\n\
+             plugin_opt_http_superuser_uri /superuser\nplugin_opt_http_params_mode json\n\
+             plugin_opt_http_response_mode json\nplugin_opt_cache false\n{extra}"
+        ),
     }
 }
 
@@ -300,8 +317,11 @@ fn start(
     if kind != Kind::NoAuth && kind != Kind::Builtin {
         fs::copy(plugin, &so).map_err(|e| format!("{}: {e}", plugin.display()))?;
     }
-    let service = matches!(kind, Kind::HttpCache | Kind::HttpNoCache)
-        .then(|| http::Service::start(logins.clone()));
+    let service = matches!(kind, Kind::HttpCache | Kind::HttpNoCache | Kind::HttpRules).then(|| {
+        let mut logins = logins.clone();
+        logins.session = kind == Kind::HttpRules;
+        http::Service::start(logins)
+    });
     let port = service.as_ref().map_or(0, |s| s.addr.port());
     let body = format!(
         "max_connections -1\nmax_queued_messages 100000\n{}{}",
@@ -500,6 +520,7 @@ fn run_storms(p: &Params, sp: &StormParams, plugin: &Path, full: bool) -> Vec<St
     let logins = http::Logins {
         delay: Duration::from_millis(sp.service_ms),
         passwords: Some(passwords),
+        session: false,
     };
     let http = format!("mosq-auth HTTP, {} ms service", sp.service_ms);
     // (kind, name, extra options, the targets' row).
@@ -747,6 +768,11 @@ fn main() {
                 Kind::HttpCache,
                 "mosq-auth HTTP, cache_max_entries 10000",
                 "plugin_opt_cache_max_entries 10000\n",
+            ),
+            (
+                Kind::HttpRules,
+                "mosq-auth HTTP, rules at login, cache off",
+                "",
             ),
         ];
         for (kind, name, extra) in cases.iter().filter(|c| full || c.0 == Kind::Files) {

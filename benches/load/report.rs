@@ -240,12 +240,30 @@ impl Report {
                 1.00,
             );
             row(
+                format!("QoS {qos}: HTTP, rules at login (cache off) per delivery vs files"),
+                c("http-rules"),
+                c("files"),
+                1.10,
+            );
+            row(
                 format!("QoS {qos}: files 10,000 users vs 10 users, per delivery"),
                 c("files-10k"),
                 c("files"),
                 1.05,
             );
         }
+        let mem = |prefix: &str| {
+            self.memory
+                .iter()
+                .find(|r| r.name.starts_with(prefix))
+                .map(|r| r.cpu_per_msg_us)
+        };
+        row(
+            "distinct topics: HTTP, rules at login (cache off) vs files, per delivery".into(),
+            mem("mosq-auth HTTP, rules at login"),
+            mem("mosq-auth files, cache_max_entries 100000"),
+            1.10,
+        );
         let cc = |k: &str| self.connect(k).map(|r| r.cpu_sched);
         row(
             "files 10,000 users vs 10 users, per connect".into(),
