@@ -317,11 +317,12 @@ fn start(
     if kind != Kind::NoAuth && kind != Kind::Builtin {
         fs::copy(plugin, &so).map_err(|e| format!("{}: {e}", plugin.display()))?;
     }
-    let service = matches!(kind, Kind::HttpCache | Kind::HttpNoCache | Kind::HttpRules).then(|| {
-        let mut logins = logins.clone();
-        logins.session = kind == Kind::HttpRules;
-        http::Service::start(logins)
-    });
+    let service =
+        matches!(kind, Kind::HttpCache | Kind::HttpNoCache | Kind::HttpRules).then(|| {
+            let mut logins = logins.clone();
+            logins.session = kind == Kind::HttpRules;
+            http::Service::start(logins)
+        });
     let port = service.as_ref().map_or(0, |s| s.addr.port());
     let body = format!(
         "max_connections -1\nmax_queued_messages 100000\n{}{}",

@@ -8,8 +8,8 @@ use serde_json::{Map, Value};
 
 use super::rules::Rules;
 
-/// The session part of an allowed login.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// The session part of an allowed login. `Debug` shows the fingerprint only as set or not.
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct Grant {
     /// `is_superuser`: decides the superuser question (no request). `None`: not said.
     pub superuser: Option<bool>,
@@ -20,6 +20,17 @@ pub struct Grant {
     /// A fingerprint of the credentials the login was checked against (the files backend's
     /// hash, keyed): when it changes or disappears on reload, the client is disconnected.
     pub fingerprint: Option<u64>,
+}
+
+impl std::fmt::Debug for Grant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Grant")
+            .field("superuser", &self.superuser)
+            .field("rules", &self.rules.as_ref().map(Rules::len))
+            .field("expires", &self.expires)
+            .field("fingerprint", &self.fingerprint.map(|_| "(set)"))
+            .finish()
+    }
 }
 
 impl Grant {

@@ -32,8 +32,8 @@ pub use rules::{ClientRules, Rules};
 /// The broker's client structure, by address: the key of a session.
 pub type ClientKey = usize;
 
-/// One connected client's session.
-#[derive(Debug)]
+/// One connected client's session. Its `Debug` output holds names and rules, never a secret
+/// (the fingerprint is shown as set or not).
 pub struct Session {
     username: Option<String>,
     client_id: String,
@@ -45,6 +45,20 @@ pub struct Session {
     replaces_checks: bool,
     expires: Option<SystemTime>,
     fingerprint: Option<u64>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("username", &self.username)
+            .field("client_id", &self.client_id)
+            .field("link", &self.link)
+            .field("superuser", &self.superuser)
+            .field("rules", &self.rules.as_ref().map(ClientRules::len))
+            .field("expires", &self.expires)
+            .field("fingerprint", &self.fingerprint.map(|_| "(set)"))
+            .finish()
+    }
 }
 
 impl Session {
@@ -114,6 +128,32 @@ impl Session {
     }
 }
 
+/// Hashes a client structure's address: the broker chooses it, no client can, so a plain
+/// multiplicative hash (no SipHash) is safe and keeps the lookup on every ACL check cheap.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct AddressHasher(u64);
+
+impl std::hash::Hasher for AddressHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(*b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        // Allocations are aligned: the low bits carry nothing; the multiply spreads the rest.
+        self.0 = ((n as u64) >> 4)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            .rotate_left(32);
+    }
+}
+
+type Table = HashMap<ClientKey, Slot, std::hash::BuildHasherDefault<AddressHasher>>;
+
 #[derive(Debug)]
 enum Slot {
     /// A CONNECT whose answer is not known yet.
@@ -122,24 +162,40 @@ enum Slot {
 }
 
 /// The sessions of one plugin instance, by client structure.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Sessions {
-    slots: Mutex<HashMap<ClientKey, Slot>>,
+    slots: Mutex<Table>,
     next_token: AtomicU64,
+    /// The earliest end of any live session, in milliseconds since 1970 (`u64::MAX`: none), so
+    /// the broker's tick looks at the table only when a session may have ended.
+    earliest: AtomicU64,
     /// The most sessions held (0: no limit): with plugin API v4 no disconnect is reported.
     max: usize,
+}
+
+impl Default for Sessions {
+    fn default() -> Sessions {
+        Sessions::with_limit(0)
+    }
+}
+
+fn millis(t: SystemTime) -> u64 {
+    t.duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 impl Sessions {
     /// A table holding at most `max` entries (0: no limit).
     pub fn with_limit(max: usize) -> Sessions {
         Sessions {
+            slots: Mutex::default(),
+            next_token: AtomicU64::new(0),
+            earliest: AtomicU64::new(u64::MAX),
             max,
-            ..Sessions::default()
         }
     }
 
-    fn slots(&self) -> MutexGuard<'_, HashMap<ClientKey, Slot>> {
+    fn slots(&self) -> MutexGuard<'_, Table> {
         self.slots.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -164,10 +220,20 @@ impl Sessions {
             _ => return false,
         }
         match session {
-            Some(s) => slots.insert(client, Slot::Live(Arc::new(s))),
+            Some(s) => {
+                if let Some(e) = s.expires {
+                    self.earliest.fetch_min(millis(e), Ordering::Relaxed);
+                }
+                slots.insert(client, Slot::Live(Arc::new(s)))
+            }
             None => slots.remove(&client),
         };
         true
+    }
+
+    /// Returns true if and only if some session may have ended at `now` (cheap: no lock).
+    pub fn may_have_expired(&self, now: SystemTime) -> bool {
+        self.earliest.load(Ordering::Relaxed) <= millis(now)
     }
 
     /// The session of `client`, if it has one made for these names.
@@ -191,13 +257,22 @@ impl Sessions {
     /// Takes out every session for which `end` is true, and returns them.
     pub fn take(&self, mut end: impl FnMut(&Session) -> bool) -> Vec<Arc<Session>> {
         let mut out = Vec::new();
-        self.slots().retain(|_, slot| match slot {
+        let mut earliest = u64::MAX;
+        let mut slots = self.slots();
+        slots.retain(|_, slot| match slot {
             Slot::Live(s) if end(s) => {
                 out.push(s.clone());
                 false
             }
-            _ => true,
+            Slot::Live(s) => {
+                if let Some(e) = s.expires {
+                    earliest = earliest.min(millis(e));
+                }
+                true
+            }
+            Slot::Pending(_) => true,
         });
+        self.earliest.store(earliest, Ordering::Relaxed);
         out
     }
 
@@ -277,8 +352,10 @@ mod tests {
             t.finish(key, tok, Some(Session::new(Some("u"), "c", 0, &grant(exp))));
         }
         assert_eq!(t.next_expiry(), Some(now - Duration::from_secs(1)));
+        assert!(t.may_have_expired(now));
         let gone = t.take(|s| s.expired(now));
         assert_eq!(gone.len(), 1);
+        assert!(!t.may_have_expired(now), "no session with an end is left");
         assert_eq!(t.len(), 1);
         assert!(t.get(2, Some("u"), "c").is_some());
     }

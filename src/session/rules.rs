@@ -268,9 +268,10 @@ impl ClientRules {
                 (Some(f), permission) => match access {
                     Access::Write if r.exact => f == topic && topic::valid_topic(topic),
                     Access::Subscribe if r.exact => f == topic,
-                    Access::Subscribe => topic::covers(f, topic),
+                    // `f` was validated when the names were filled in.
+                    Access::Subscribe => topic::covers_levels(f.split('/'), topic),
                     Access::Read if r.exact && permission == Permission::Deny => false,
-                    _ => topic::matches(f, topic),
+                    _ => topic::matches_levels(f.split('/'), topic),
                 },
             };
             if applies {
