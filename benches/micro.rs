@@ -253,6 +253,52 @@ fn bench_cache(c: &mut Criterion) {
         asked,
         "warm checks reached the service"
     );
+
+    // The whole plugin: HTTP backend whose login answer carries the rules (the load harness's
+    // `http-rules` setup), cache off: the session decides, nothing is asked.
+    let service = http_service::Service::start(http_service::Logins {
+        session: true,
+        ..http_service::Logins::default()
+    });
+    let options = Options::new([
+        ("backends", "http".to_string()),
+        ("http_host", "127.0.0.1".to_string()),
+        ("http_port", service.addr.port().to_string()),
+        ("http_getuser_uri", "/auth".to_string()),
+        ("http_superuser_uri", "/superuser".to_string()),
+        ("http_aclcheck_uri", "/acl".to_string()),
+        ("http_response_mode", "json".to_string()),
+        ("cache", "false".to_string()),
+        ("log_level", "warning".to_string()),
+    ]);
+    let plugin_rules = Plugin::new(&options).expect("plugin");
+    let login = mosq_auth::ffi::shim::basic_auth(
+        &plugin_rules,
+        1,
+        Some(user),
+        Some(b"pw"),
+        Some(client),
+        false,
+    );
+    assert_eq!(login, 0, "login with rules");
+    let read = &b"bench/u1/data"[..];
+    assert_eq!(acl_check(&plugin_rules, Some(user), client, read), 0);
+    let asked = service.counters.requests();
+    g.bench_function("plugin_acl_check_rules_at_login", |b| {
+        b.iter(|| {
+            acl_check(
+                &plugin_rules,
+                black_box(Some(user)),
+                black_box(client),
+                black_box(read),
+            )
+        })
+    });
+    assert_eq!(
+        service.counters.requests(),
+        asked,
+        "checks reached the service"
+    );
     g.finish();
 }
 

@@ -4,7 +4,7 @@
 //! The README's option table is generated from these specs (see [`options_markdown`]) and a
 //! test keeps the two equal.
 
-use crate::backend::{files, http};
+use crate::backend::{files, http, jwt};
 use crate::cache::{self, CacheSettings};
 use crate::log::Level;
 use crate::options::{split_list, ConfigError, OptSpec, Options};
@@ -19,7 +19,7 @@ pub mod spec {
         auth_plug: &["backends"],
         go_auth: &["backends"],
         default: "(required)",
-        doc: "Comma-separated backends in the order they are asked: `files`, `http`.",
+        doc: "Comma-separated backends in the order they are asked: `files`, `http`, `jwt`.",
         secret: false,
     };
     /// `superusers`
@@ -149,6 +149,7 @@ pub fn all_specs() -> Vec<&'static OptSpec> {
     all.extend_from_slice(spec::ALL);
     all.extend_from_slice(files::OPTIONS);
     all.extend_from_slice(http::OPTIONS);
+    all.extend_from_slice(jwt::OPTIONS);
     all.extend_from_slice(cache::OPTIONS);
     all
 }
@@ -189,6 +190,8 @@ pub enum BackendKind {
     Files,
     /// An HTTP service.
     Http,
+    /// JSON Web Tokens verified here.
+    Jwt,
 }
 
 impl BackendKind {
@@ -197,6 +200,7 @@ impl BackendKind {
         match self {
             BackendKind::Files => "files",
             BackendKind::Http => "http",
+            BackendKind::Jwt => "jwt",
         }
     }
 }
@@ -208,6 +212,8 @@ pub enum BackendSettings {
     Files(files::FilesSettings),
     /// An HTTP service.
     Http(Box<http::HttpSettings>),
+    /// JSON Web Tokens.
+    Jwt(Box<jwt::JwtSettings>),
 }
 
 /// The validated settings of one plugin instance.
@@ -247,7 +253,7 @@ impl Config {
             None => {
                 return Err(ConfigError::Missing {
                     option: "auth_opt_backends".into(),
-                    why: "say which backends to ask, in order: files, http (e.g. `auth_opt_backends files`)".into(),
+                    why: "say which backends to ask, in order: files, http, jwt (e.g. `auth_opt_backends files`)".into(),
                 })
             }
             Some(v) => {
@@ -256,7 +262,8 @@ impl Config {
                     let kind = match item.to_ascii_lowercase().as_str() {
                         "files" | "file" => BackendKind::Files,
                         "http" => BackendKind::Http,
-                        _ => return Err(v.invalid(format!("unknown backend '{item}': expected a comma-separated list of files, http"))),
+                        "jwt" => BackendKind::Jwt,
+                        _ => return Err(v.invalid(format!("unknown backend '{item}': expected a comma-separated list of files, http, jwt"))),
                     };
                     if kinds.contains(&kind) {
                         return Err(v.invalid(format!("backend '{item}' is listed twice")));
@@ -264,7 +271,7 @@ impl Config {
                     kinds.push(kind);
                 }
                 if kinds.is_empty() {
-                    return Err(v.invalid("expected a comma-separated list of files, http"));
+                    return Err(v.invalid("expected a comma-separated list of files, http, jwt"));
                 }
                 kinds
             }
@@ -311,6 +318,9 @@ impl Config {
                     }
                     BackendKind::Http => {
                         BackendSettings::Http(Box::new(http::HttpSettings::from_options(options)?))
+                    }
+                    BackendKind::Jwt => {
+                        BackendSettings::Jwt(Box::new(jwt::JwtSettings::from_options(options)?))
                     }
                 })
             })
@@ -416,7 +426,7 @@ mod tests {
         let err = Config::parse(&opts(&[("backends", "files,redis")])).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "option auth_opt_backends: invalid value 'files,redis': unknown backend 'redis': expected a comma-separated list of files, http"
+            "option auth_opt_backends: invalid value 'files,redis': unknown backend 'redis': expected a comma-separated list of files, http, jwt"
         );
         let err = Config::parse(&opts(&[("backends", "files, files")])).unwrap_err();
         assert!(err.to_string().contains("listed twice"), "{err}");

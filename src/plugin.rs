@@ -12,6 +12,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use crate::backend::files::FilesBackend;
 use crate::backend::http::HttpBackend;
+use crate::backend::jwt::JwtBackend;
 use crate::backend::Backend;
 use crate::chain::{Chain, Login, Outcome, Progress};
 use crate::config::{BackendSettings, Config};
@@ -104,6 +105,7 @@ impl Plugin {
                 BackendSettings::Http(s) => {
                     Arc::new(HttpBackend::new(*s, config.anon_username.clone(), logger)?)
                 }
+                BackendSettings::Jwt(s) => Arc::new(JwtBackend::new(*s, logger)?),
             };
             links.push(Link::new(backend, &config.cache, logger));
         }

@@ -1,5 +1,5 @@
 //! What a backend is: one source of users and permissions ([`Backend`]), with the
-//! [`files`] and [`http`] implementations.
+//! [`files`], [`http`] and [`jwt`] implementations.
 
 use std::sync::Arc;
 
@@ -8,6 +8,7 @@ use crate::session::Grant;
 
 pub mod files;
 pub mod http;
+pub mod jwt;
 
 /// A login's verdict and, for an allowed one, what the backend said beyond "allowed" (rules,
 /// superuser, expiry, a credentials fingerprint): the client's [`Grant`].

@@ -20,6 +20,9 @@ pub struct Grant {
     /// A fingerprint of the credentials the login was checked against (the files backend's
     /// hash, keyed): when it changes or disappears on reload, the client is disconnected.
     pub fingerprint: Option<u64>,
+    /// The name that fills `${username}` when it is not the MQTT username (a JWT carried in
+    /// the username names its user in a claim).
+    pub identity: Option<String>,
 }
 
 impl std::fmt::Debug for Grant {
@@ -67,6 +70,7 @@ impl Grant {
             rules,
             expires,
             fingerprint: None,
+            identity: None,
         }))
     }
 

@@ -69,7 +69,10 @@ impl Session {
             client_id: client_id.to_string(),
             link,
             superuser: grant.superuser.or(grant.rules.as_ref().map(|_| false)),
-            rules: grant.rules.as_ref().map(|r| r.compile(username, client_id)),
+            rules: grant
+                .rules
+                .as_ref()
+                .map(|r| r.compile(grant.identity.as_deref().or(username), client_id)),
             replaces_checks: grant.replaces_checks(),
             expires: grant.expires,
             fingerprint: grant.fingerprint,
