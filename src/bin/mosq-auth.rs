@@ -21,6 +21,8 @@ mod conf;
 mod passwd;
 #[path = "mosq-auth/password.rs"]
 mod password;
+#[path = "mosq-auth/token.rs"]
+mod token;
 
 use std::fmt;
 use std::io::Write;
@@ -84,6 +86,7 @@ Commands:
   hash     Print a password hash for a password file
   passwd   Add, update, delete or list users of a password file (safe while the broker runs)
   check    Say what the broker would decide for a login or an ACL check, and why
+  token    Mint a JWT for testing, or check one against mosquitto.conf (--verify)
 
 Options:
   -h, --help      Print this help (`mosq-auth <COMMAND> --help` for a command's)
@@ -127,6 +130,7 @@ fn run(argv: Vec<std::ffi::OsString>) -> Result<u8, Fail> {
                 "hash" => passwd::hash_cmd(Parser::new("hash", rest)?),
                 "passwd" => passwd::passwd_cmd(Parser::new("passwd", rest)?),
                 "check" => check::check_cmd(Parser::new("check", rest)?),
+                "token" => token::token_cmd(Parser::new("token", rest)?),
                 "help" => match rest.first().and_then(|s| s.to_str()) {
                     None => {
                         print!("{MAIN_HELP}");
@@ -135,6 +139,7 @@ fn run(argv: Vec<std::ffi::OsString>) -> Result<u8, Fail> {
                     Some("hash") => help(passwd::HASH_HELP),
                     Some("passwd") => help(passwd::PASSWD_HELP),
                     Some("check") => help(check::CHECK_HELP),
+                    Some("token") => help(token::TOKEN_HELP),
                     Some(other) => Err(Fail::usage("", format_args!("unknown command '{other}'"))),
                 },
                 other => Err(Fail::usage("", format_args!("unknown command '{other}'"))),

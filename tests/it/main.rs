@@ -13,6 +13,7 @@ mod http_backend;
 mod http_broker;
 mod http_example_service;
 mod http_logging;
+mod jwt_broker;
 mod login_rules;
 mod reload_broker;
 mod revocation;

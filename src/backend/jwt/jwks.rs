@@ -15,7 +15,7 @@ use crate::log::Logger;
 use crate::options::ConfigError;
 
 /// Fetches for unknown key ids are at least this far apart.
-pub const MIN_GAP: Duration = Duration::from_secs(10);
+pub const MIN_GAP: Duration = Duration::from_secs(2);
 
 /// The largest JWKS document read.
 const MAX_BODY: u64 = 256 * 1024;

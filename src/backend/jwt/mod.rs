@@ -17,7 +17,7 @@ on the CONNECT path.
   chain `jwt,files` serves both. Anything else that fails is refused with one log line saying
   why (never the token). A login is never cached (verifying is cheaper than the risk).
 - The JWKS URL ([`jwks`]) is fetched at start (unreachable: a warning), in the background every
-  `jwt_jwks_refresh_seconds`, and when a token names an unknown `kid` (at most every 10 s; on
+  `jwt_jwks_refresh_seconds`, and when a token names an unknown `kid` (at most every 2 s; on
   Mosquitto 2.1 that login is parked, off the broker's thread). A failed fetch keeps the last
   good set.
 */
@@ -104,6 +104,40 @@ impl JwtBackend {
     /// The settings this backend was built with.
     pub fn settings(&self) -> &JwtSettings {
         &self.settings
+    }
+
+    /// Checks a token as a login would (`mosq-auth token --verify`): the user it names and its
+    /// session, or why it is refused. `username` is the MQTT username for a token in the
+    /// password (`None`: take the claim's).
+    pub fn verify(
+        &self,
+        token: &str,
+        username: Option<&str>,
+        client_id: &str,
+    ) -> Result<verify::Accepted, String> {
+        let username = match self.settings.token_from {
+            TokenFrom::Password => username,
+            TokenFrom::Username => None,
+        };
+        let lax = self.settings.token_from == TokenFrom::Password && username.is_none();
+        let mut s = self.settings.clone();
+        if lax {
+            // No username given: the claim names the user.
+            s.token_from = TokenFrom::Username;
+        }
+        let with = |settings: &JwtSettings| {
+            let mut keys = settings.keys.clone();
+            if let Some(j) = &self.jwks {
+                keys.keys.extend(j.current().keys.iter().cloned());
+            }
+            verify::check(settings, &keys, token, username, client_id)
+        };
+        match with(&s) {
+            Ok(a) => Ok(a),
+            Err(Refusal::NotAToken) => Err("not a JWT (three dot-separated parts)".into()),
+            Err(Refusal::UnknownKid(k)) => Err(format!("unknown key id (kid) '{k}'")),
+            Err(Refusal::Invalid(why)) => Err(why),
+        }
     }
 
     /// The token of a login, and the username to compare the claim with.

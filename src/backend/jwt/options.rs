@@ -49,7 +49,7 @@ pub mod spec {
         auth_plug: &[],
         go_auth: &[],
         default: "(none)",
-        doc: "A JWKS document over HTTP(S), kept in memory and fetched again every `jwt_jwks_refresh_seconds` and when a token names an unknown `kid` (at most every 10 s). A failed fetch keeps the last good set; unreachable at start-up is a warning. `http://` to a host that is not loopback is a warning.",
+        doc: "A JWKS document over HTTP(S), kept in memory and fetched again every `jwt_jwks_refresh_seconds` and when a token names an unknown `kid` (at most every 2 s). A failed fetch keeps the last good set; unreachable at start-up is a warning. `http://` to a host that is not loopback is a warning.",
         secret: false,
     };
     /// `jwt_jwks_refresh_seconds`

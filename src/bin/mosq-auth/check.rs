@@ -148,7 +148,7 @@ fn check_topic(topic: &str, access: Access) -> Result<(), String> {
 }
 
 /// Writes the plugin's log lines as `mosq-auth: LEVEL: message`.
-fn cli_sink(level: Level, line: &str) {
+pub fn cli_sink(level: Level, line: &str) {
     let msg = line.strip_prefix(log::PREFIX).unwrap_or(line);
     eprintln!("mosq-auth: {}: {msg}", level.as_str());
 }
