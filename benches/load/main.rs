@@ -25,6 +25,7 @@ a CONNACK) makes the run exit with status 1 after the report.
 #[path = "../../tests/it/support/broker.rs"]
 mod broker;
 mod http;
+mod jwt;
 mod mqtt;
 mod procfs;
 mod report;
@@ -59,6 +60,9 @@ pub enum Kind {
     /// mosq-auth HTTP backend, json mode, cache off: every login answer carries the user's
     /// rules ([`http::SESSION`]), so no ACL check is a request.
     HttpRules,
+    /// mosq-auth JWT backend: every password is a token with the user's rules in its `acl`
+    /// claim, signed with this algorithm ([`jwt`]).
+    Jwt(jwt::Alg),
 }
 
 /// One row of the comparison.
@@ -120,6 +124,27 @@ pub const SETUPS: &[Setup] = &[
         key: "http-rules",
         name: "mosq-auth HTTP, rules at login, cache off",
         kind: Kind::HttpRules,
+        users: 10,
+        extra: "",
+    },
+    Setup {
+        key: "jwt-hs256",
+        name: "mosq-auth JWT, HS256",
+        kind: Kind::Jwt(jwt::Alg::Hs256),
+        users: 10,
+        extra: "",
+    },
+    Setup {
+        key: "jwt-es256",
+        name: "mosq-auth JWT, ES256",
+        kind: Kind::Jwt(jwt::Alg::Es256),
+        users: 10,
+        extra: "",
+    },
+    Setup {
+        key: "jwt-rs256",
+        name: "mosq-auth JWT, RS256",
+        kind: Kind::Jwt(jwt::Alg::Rs256),
         users: 10,
         extra: "",
     },
@@ -276,6 +301,10 @@ fn config(kind: Kind, plugin: &Path, http_port: u16, extra: &str) -> String {
                 ""
             }
         ),
+        Kind::Jwt(alg) => format!(
+            "allow_anonymous false\nplugin {plugin}\nplugin_opt_backends jwt\n{}\n{extra}",
+            alg.key_option()
+        ),
         Kind::HttpRules => format!(
             "allow_anonymous false\nplugin {plugin}\nplugin_opt_backends http\n\
              plugin_opt_http_host 127.0.0.1\nplugin_opt_http_port {http_port}\n\
@@ -312,6 +341,9 @@ fn start(
     let dir = Dir::new();
     dir.write("passwd", &users.passwd);
     dir.write("acl", &users.acl);
+    if let Kind::Jwt(alg) = kind {
+        alg.write_key(&dir);
+    }
     // A copy the `mosquitto` user can certainly read.
     let so = dir.path().join("libmosq_auth.so");
     if kind != Kind::NoAuth && kind != Kind::Builtin {
@@ -375,6 +407,14 @@ fn run_round(s: &Setup, round: usize, users: &Users, p: &Params, plugin: &Path, 
         p.nocache_messages
     } else {
         p.messages
+    };
+    let tokens;
+    let users = match s.kind {
+        Kind::Jwt(alg) => {
+            tokens = jwt::with_tokens(users, alg);
+            &tokens
+        }
+        _ => users,
     };
     let run = match start(s.kind, users, plugin, s.extra, &http::Logins::default()) {
         Ok(r) => r,

@@ -266,6 +266,20 @@ impl Report {
         );
         let cc = |k: &str| self.connect(k).map(|r| r.cpu_sched);
         row(
+            "JWT HS256 vs files, per connect".into(),
+            cc("jwt-hs256"),
+            cc("files"),
+            2.00,
+        );
+        for qos in [0u8, 1] {
+            row(
+                format!("QoS {qos}: JWT, rules from the acl claim, per delivery vs files"),
+                self.pubsub("jwt-hs256", qos).map(|r| r.cpu_sched),
+                self.pubsub("files", qos).map(|r| r.cpu_sched),
+                1.10,
+            );
+        }
+        row(
             "files 10,000 users vs 10 users, per connect".into(),
             cc("files-10k"),
             cc("files"),
