@@ -483,3 +483,21 @@ fn the_token_command_mints_and_verifies() {
     assert!(accepted(client.publish("t/alice", "1")));
     assert_eq!(client.publish("t/bob", "1"), pub_denied(Proto::V5));
 }
+
+#[test]
+fn an_unreachable_jwks_url_at_start_is_a_warning_not_a_failure() {
+    let port = crate::support::free_port();
+    let b = Broker::start(
+        &conf(&format!(
+            "plugin_opt_jwt_jwks_url http://127.0.0.1:{port}/jwks"
+        )),
+        &[],
+    );
+    assert!(b.log().contains("cannot fetch the key set"), "{}", b.log());
+    let hs = EncodingKey::from_secret(SECRET.as_bytes());
+    let t = mint(Algorithm::HS256, &hs, Some("k"), claims("alice"));
+    assert!(
+        !login(Proto::V5, b.port, "a", "alice", &t),
+        "no key: refused"
+    );
+}

@@ -215,3 +215,24 @@ fn options_are_validated() {
     let debug = format!("{s:?} {:?}", KeySet::secret(SECRET.as_bytes()));
     assert!(!debug.contains(SECRET), "{debug}");
 }
+
+#[test]
+fn a_jwks_url_over_plain_http_warns_unless_loopback() {
+    let warn = |url: &str| {
+        let s = JwtSettings::from_options(&Options::new([("jwt_jwks_url", url)])).unwrap();
+        s.warnings.iter().any(|w| w.contains("plain http"))
+    };
+    assert!(warn("http://idp.example.com/jwks"));
+    assert!(!warn("https://idp.example.com/jwks"));
+    for local in [
+        "http://127.0.0.1:8080/jwks",
+        "http://localhost/jwks",
+        "http://[::1]/jwks",
+    ] {
+        assert!(!warn(local), "{local}");
+    }
+    let err = JwtSettings::from_options(&Options::new([("jwt_jwks_url", "ftp://x/jwks")]))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("auth_opt_jwt_jwks_url"), "{err}");
+}
