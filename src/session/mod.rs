@@ -131,31 +131,9 @@ impl Session {
     }
 }
 
-/// Hashes a client structure's address: the broker chooses it, no client can, so a plain
-/// multiplicative hash (no SipHash) is safe and keeps the lookup on every ACL check cheap.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct AddressHasher(u64);
-
-impl std::hash::Hasher for AddressHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(*b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-
-    fn write_usize(&mut self, n: usize) {
-        // Allocations are aligned: the low bits carry nothing; the multiply spreads the rest.
-        self.0 = ((n as u64) >> 4)
-            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
-            .rotate_left(32);
-    }
-}
-
-type Table = HashMap<ClientKey, Slot, std::hash::BuildHasherDefault<AddressHasher>>;
+/// The table hashes the client structure's address with FxHash: the broker chooses it, no
+/// client can, so SipHash's protection is not needed on this lookup of every ACL check.
+type Table = HashMap<ClientKey, Slot, rustc_hash::FxBuildHasher>;
 
 #[derive(Debug)]
 enum Slot {
