@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use crate::acl::file::ClientAcl;
 use crate::backend::{Backend, Granted, LoginAnswer};
 use crate::cache::front::{self, Hit};
 use crate::cache::refresh::{Job, Refresher};
@@ -269,6 +270,10 @@ impl Backend for Link {
 
     fn explain_acl(&self, req: &AclRequest<'_>) -> Option<String> {
         self.inner.explain_acl(req)
+    }
+
+    fn client_acl(&self, username: Option<&str>, client_id: &str) -> Option<ClientAcl> {
+        self.inner.client_acl(username, client_id)
     }
 
     /// A cached answer never waits; otherwise the backend says.

@@ -12,9 +12,8 @@ needs for SUBSCRIBE: [`covers`] (is every topic of one filter also matched by th
 [`overlaps`] (do they share a topic?). All functions are allocation-free and treat invalid
 input as matching nothing.
 
-The crate-internal `Level` trait lets [`crate::acl::file`] run the same algorithms over
-filters it compiled at parse time (with `%u`/`%c` placeholders filled in on the fly) without
-building a string per check.
+The crate-internal `matches_valid` and `covers_valid` take a filter validated once (when an
+ACL file or a login answer is compiled) and the request's bytes as the broker passed them.
 */
 
 /// The longest topic or filter MQTT can carry (a two-byte length prefix).
@@ -23,32 +22,20 @@ pub const MAX_LEN: usize = 65_535;
 /// Returns true if and only if `t` is a valid topic name to publish to: non-empty, at most
 /// 65,535 bytes, and free of `+`, `#` and NUL.
 pub fn valid_topic(t: &str) -> bool {
-    !t.is_empty() && t.len() <= MAX_LEN && !t.bytes().any(|b| matches!(b, b'+' | b'#' | 0))
+    valid_topic_bytes(t.as_bytes())
 }
 
 /// Returns true if and only if `f` is a valid topic filter: non-empty, at most 65,535 bytes, no
 /// NUL, `+` only as a whole level and `#` only as the whole last level.
 pub fn valid_filter(f: &str) -> bool {
-    if f.is_empty() || f.len() > MAX_LEN || f.bytes().any(|b| b == 0) {
-        return false;
-    }
-    let mut levels = f.split('/').peekable();
-    while let Some(level) = levels.next() {
-        match level {
-            "+" => {}
-            "#" => return levels.peek().is_none(),
-            _ if level.bytes().any(|b| b == b'+' || b == b'#') => return false,
-            _ => {}
-        }
-    }
-    true
+    valid_filter_bytes(f.as_bytes())
 }
 
 /// Returns true if and only if the subscription `filter` matches the topic name `topic`.
 ///
 /// An invalid filter or topic matches nothing.
 pub fn matches(filter: &str, topic: &str) -> bool {
-    valid_filter(filter) && matches_levels(filter.split('/'), topic)
+    valid_filter(filter) && matches_valid(filter.as_bytes(), topic.as_bytes())
 }
 
 /// Returns true if and only if every topic that `filter` can match is also matched by `grant`
@@ -60,7 +47,7 @@ pub fn matches(filter: &str, topic: &str) -> bool {
 /// the top, nor `/#` after one empty level). A grant starting with `+` or `#` covers no
 /// filter starting with a `$` level. Invalid input covers and is covered by nothing.
 pub fn covers(grant: &str, filter: &str) -> bool {
-    valid_filter(grant) && covers_levels(grant.split('/'), filter)
+    valid_filter(grant) && covers_valid(grant.as_bytes(), filter.as_bytes())
 }
 
 /// Returns true if and only if at least one topic name is matched by both filters.
@@ -105,7 +92,7 @@ fn excludes_dollar(wild: &str, lit: &str) -> bool {
 
 /// What one filter level is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Kind {
+enum Kind {
     /// `+`: exactly one level.
     Plus,
     /// `#`: zero or more levels (always the last level).
@@ -114,54 +101,63 @@ pub(crate) enum Kind {
     Literal,
 }
 
-/// One level of an already validated filter, as the matching algorithms see it.
-///
-/// `&str` implements it for plain filters; the ACL file implements it for compiled pattern
-/// levels whose text depends on the client.
-pub(crate) trait Level {
-    /// Whether this level is `+`, `#` or literal text.
-    fn kind(&self) -> Kind;
-    /// For a literal level: returns true if and only if its text equals `text`.
-    fn eq_text(&self, text: &str) -> bool;
-}
-
-impl Level for &str {
-    fn kind(&self) -> Kind {
-        kind_of(self)
-    }
-
-    fn eq_text(&self, text: &str) -> bool {
-        *self == text
-    }
-}
-
-/// The kind of a level of a filter given as text.
-pub(crate) fn kind_of(level: &str) -> Kind {
+fn kind_of(level: &[u8]) -> Kind {
     match level {
-        "+" => Kind::Plus,
-        "#" => Kind::Hash,
+        b"+" => Kind::Plus,
+        b"#" => Kind::Hash,
         _ => Kind::Literal,
     }
 }
 
-/// [`matches`] over the levels of a filter the caller has already validated; `topic` is
-/// checked here.
-pub(crate) fn matches_levels<L: Level>(filter: impl Iterator<Item = L>, topic: &str) -> bool {
-    if !valid_topic(topic) {
+fn levels(s: &[u8]) -> impl Iterator<Item = &[u8]> {
+    s.split(|b| *b == b'/')
+}
+
+/// [`valid_topic`] on bytes.
+fn valid_topic_bytes(t: &[u8]) -> bool {
+    !t.is_empty() && t.len() <= MAX_LEN && !t.iter().any(|b| matches!(b, b'+' | b'#' | 0))
+}
+
+/// [`valid_filter`] on bytes.
+fn valid_filter_bytes(f: &[u8]) -> bool {
+    if f.is_empty() || f.len() > MAX_LEN || f.contains(&0) {
         return false;
     }
-    let mut topic_levels = topic.split('/');
+    let mut levels = levels(f).peekable();
+    while let Some(level) = levels.next() {
+        match level {
+            b"+" => {}
+            b"#" => return levels.peek().is_none(),
+            _ if level.iter().any(|b| *b == b'+' || *b == b'#') => return false,
+            _ => {}
+        }
+    }
+    true
+}
+
+/// [`matches`] for a `filter` the caller has already validated (with [`valid_filter`]);
+/// `topic` is checked here.
+///
+/// Both are bytes: a check of a topic the broker passes on needs no UTF-8 validation, because
+/// `/`, `+`, `#` and `$` are ASCII and never part of a multi-byte UTF-8 sequence, so the
+/// levels, and the answer, are the same as for the text.
+pub(crate) fn matches_valid(filter: &[u8], topic: &[u8]) -> bool {
+    if !valid_topic_bytes(topic) {
+        return false;
+    }
+    let dollar = topic[0] == b'$';
+    let mut topic_levels = levels(topic);
     let mut first = true;
-    for level in filter {
-        match level.kind() {
-            Kind::Hash => return !(first && topic.starts_with('$')),
+    for level in levels(filter) {
+        match kind_of(level) {
+            Kind::Hash => return !(first && dollar),
             Kind::Plus => {
-                if topic_levels.next().is_none() || (first && topic.starts_with('$')) {
+                if topic_levels.next().is_none() || (first && dollar) {
                     return false;
                 }
             }
             Kind::Literal => match topic_levels.next() {
-                Some(t) if level.eq_text(t) => {}
+                Some(t) if t == level => {}
                 _ => return false,
             },
         }
@@ -170,44 +166,45 @@ pub(crate) fn matches_levels<L: Level>(filter: impl Iterator<Item = L>, topic: &
     topic_levels.next().is_none()
 }
 
-/// [`covers`] for a grant given as levels the caller has already validated; `filter` is
-/// checked here.
-pub(crate) fn covers_levels<L: Level>(mut grant: impl Iterator<Item = L>, filter: &str) -> bool {
-    if !valid_filter(filter) {
+/// [`covers`] for a `grant` the caller has already validated; `filter` is checked here
+/// (bytes, as for [`matches_valid`]).
+pub(crate) fn covers_valid(grant: &[u8], filter: &[u8]) -> bool {
+    if !valid_filter_bytes(filter) {
         return false;
     }
-    let mut filter_levels = filter.split('/');
+    let mut grant = levels(grant).map(|g| (g, kind_of(g)));
+    let mut filter_levels = levels(filter);
     let mut first = true;
     // True when the filter's levels so far are just one empty level: the topic made of them
     // alone would be the empty string, which is not a topic.
     let mut only_empty = false;
     loop {
-        let (g, f) = match (grant.next(), filter_levels.next()) {
+        let ((g, gk), f) = match (grant.next(), filter_levels.next()) {
             (None, None) => return true,
             // The filter's topics end here; only a trailing `#` (zero levels) still matches.
-            (Some(g), None) => return g.kind() == Kind::Hash,
+            (Some((_, gk)), None) => return gk == Kind::Hash,
             // The filter's topics go on; the grant's stop.
             (None, Some(_)) => return false,
             (Some(g), Some(f)) => (g, f),
         };
         let fk = kind_of(f);
-        if first && fk == Kind::Literal && f.starts_with('$') && g.kind() != Kind::Literal {
+        if first && fk == Kind::Literal && f.first() == Some(&b'$') && gk != Kind::Literal {
             return false;
         }
-        match (g.kind(), fk) {
+        match (gk, fk) {
             (Kind::Hash, _) => return true,
             // The filter's `#` includes its parent (zero more levels), which only a grant `#`
             // at the same depth matches. When there is no parent topic (`#` first, or after a
             // single empty level as in `/#`), `+/#` matches all the rest too.
             (_, Kind::Hash) => {
                 return (first || only_empty)
-                    && g.kind() == Kind::Plus
-                    && grant.next().is_some_and(|n| n.kind() == Kind::Hash);
+                    && gk == Kind::Plus
+                    && grant.next().is_some_and(|(_, n)| n == Kind::Hash);
             }
             (Kind::Plus, _) => {}
             (Kind::Literal, Kind::Plus) => return false,
             (Kind::Literal, Kind::Literal) => {
-                if !g.eq_text(f) {
+                if g != f {
                     return false;
                 }
             }

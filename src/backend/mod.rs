@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use crate::acl::file::ClientAcl;
 use crate::request::{AclRequest, Answer, AuthRequest, BackendError, Verdict};
 use crate::session::Grant;
 
@@ -79,6 +80,15 @@ pub trait Backend: Send + Sync {
     /// hashes are slow on purpose).
     fn answers_from_memory(&self) -> bool {
         false
+    }
+
+    /// The backend's ACL answers for the connected client with these names, worked out once
+    /// (at CONNECT) and valid for as long as [`Backend::generation`] keeps the value it had
+    /// before this call: the client's checks are then decided from them without asking the
+    /// backend ([`ClientAcl::decide`] must agree with [`Backend::acl`]). `None` (the default):
+    /// the backend is asked on every check.
+    fn client_acl(&self, _username: Option<&str>, _client_id: &str) -> Option<ClientAcl> {
+        None
     }
 
     /// Which of the backend's own rules decides `req`, for `mosq-auth check` (e.g. the ACL

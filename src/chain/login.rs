@@ -8,15 +8,15 @@ use super::{note, outcome_of, Chain, Outcome, Trace};
 use crate::backend::{Backend, Granted, LoginAnswer};
 use crate::link::Link;
 use crate::request::{AuthRequest, Decision, Verdict};
-use crate::session::Session;
+use crate::session::{Grant, Session};
 
-/// The answer to a login: the outcome and, for an admitted client whose backend said more than
-/// "allowed" (rules, superuser, expiry, a credentials fingerprint), its session.
+/// The answer to a login: the outcome and, for an admitted client, its session (with what its
+/// backend said beyond "allowed": rules, superuser, expiry, a credentials fingerprint).
 #[derive(Debug)]
 pub struct Login {
     /// Allowed, refused, not decided, or failed.
     pub outcome: Outcome,
-    /// The session of an allowed client, if its backend gave one.
+    /// The session of an allowed client.
     pub session: Option<Session>,
 }
 
@@ -123,10 +123,17 @@ impl Chain {
         let verdict = answer.as_ref().map(|g| g.verdict).map_err(Clone::clone);
         let mut outcome = outcome_of(&verdict);
         let mut session = None;
-        if let (Ok(Granted { grant: Some(g), .. }), Some((i, _)), Outcome::Allow) =
-            (&answer, link, outcome)
+        // Every admitted client gets a session, with what its backend said beyond "allowed"
+        // (if anything) and its checks compiled as far as they can be.
+        if let (Ok(Granted { grant, .. }), Some((i, _)), Outcome::Allow) = (&answer, link, outcome)
         {
-            let s = Session::new(Some(username), client_id, i, g);
+            let none = Grant::default();
+            let s = Session::new(
+                Some(username),
+                client_id,
+                i,
+                grant.as_deref().unwrap_or(&none),
+            );
             if s.expired(SystemTime::now()) {
                 self.logger.info(format_args!(
                     "auth: user '{username}' (client '{client_id}') allowed by {name}, but the session's expire_at has passed: refusing"
@@ -136,7 +143,8 @@ impl Chain {
                 });
                 return Login::plain(Outcome::Deny);
             }
-            session = Some(s);
+            let compiled = self.compile(&s);
+            session = Some(s.with_compiled(compiled));
         }
         match &verdict {
             Err(e) => {

@@ -23,6 +23,7 @@ use crate::log::{Logger, Throttle};
 use crate::request::{Access, AclRequest, BackendError, Decision, Verdict};
 use crate::session::Session;
 
+mod fast;
 mod login;
 
 pub use login::{Login, Progress};
@@ -156,7 +157,7 @@ impl Chain {
         let mut skip = None;
         if let Some((s, rules)) = session.and_then(|s| s.rules().map(|r| (s, r))) {
             let name = self.links.get(s.link()).map_or("", |l| l.name());
-            let decided = rules.decide(access, topic, req.qos, req.retain);
+            let decided = rules.decide(access, topic.as_bytes(), req.qos, req.retain);
             let outcome = match decided {
                 Some(Decision::Allow) => Some(Outcome::Allow),
                 Some(_) => Some(Outcome::Deny),

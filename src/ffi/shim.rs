@@ -6,7 +6,7 @@ use std::os::raw::c_int;
 use super::rc;
 use crate::chain::Outcome;
 use crate::plugin::{Connect, Plugin};
-use crate::request::{AclRequest, AuthRequest, Undecodable};
+use crate::request::{Access, AclRequest, AuthRequest, Undecodable};
 use crate::secret::Secret;
 use crate::session::ClientKey;
 
@@ -26,8 +26,13 @@ pub fn basic_auth(
     let password = Secret::new(password.unwrap_or_default());
     let client_id = client_id.unwrap_or_default();
     let connect = match username.map(|u| AuthRequest::decode(u, &password, client_id)) {
-        None => plugin.connect(client, None, parkable),
-        Some(Ok(req)) => plugin.connect(client, Some(&req), parkable),
+        // An anonymous client's client id that is not UTF-8 never matches its session (its
+        // checks are refused on the decoding path).
+        None => {
+            let client_id = std::str::from_utf8(client_id).unwrap_or_default();
+            plugin.connect(client, client_id, None, parkable)
+        }
+        Some(Ok(req)) => plugin.connect(client, req.client_id, Some(&req), parkable),
         Some(Err(_)) => {
             plugin.disconnected(client);
             plugin.logger().info(format_args!(
@@ -66,7 +71,8 @@ pub fn disconnected(plugin: &Plugin, client: ClientKey) {
 
 /// An ACL check of the client structure `client`; `access` is the broker's code (1 read, 2
 /// write, 4 subscribe, 8 unsubscribe), `qos` and `retain` the message's. A missing topic is
-/// refused.
+/// refused. Decided from the client's session when it can be ([`Plugin::acl_compiled`]),
+/// else decoded (UTF-8 checked) and asked of the chain.
 #[allow(clippy::too_many_arguments)] // the broker's fields, one by one
 pub fn acl_check(
     plugin: &Plugin,
@@ -81,7 +87,14 @@ pub fn acl_check(
     let Some(topic) = topic else {
         return rc::acl(Outcome::Deny);
     };
-    let outcome = match AclRequest::decode(username, client_id.unwrap_or_default(), topic, access) {
+    let client_id = client_id.unwrap_or_default();
+    if let Some(access) = Access::from_code(access) {
+        let compiled = plugin.acl_compiled(client, username, client_id, topic, access, qos, retain);
+        if let Some(outcome) = compiled {
+            return rc::acl(outcome);
+        }
+    }
+    let outcome = match AclRequest::decode(username, client_id, topic, access) {
         Ok(req) => plugin.acl(client, &req.with_message(qos, retain)),
         Err(Undecodable::UnknownAccess(code)) => {
             plugin

@@ -1,6 +1,7 @@
 //! Sessions that end while their clients are connected: `expire_at` passed, or (with
 //! `disconnect_revoked`) a backend reloaded and no longer holds the credentials the client was
-//! admitted with. The broker's tick asks; the FFI layer disconnects the clients.
+//! admitted with. The broker's tick asks; the FFI layer disconnects the clients. The same tick
+//! compiles the sessions' checks again when a backend's data changed.
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -14,8 +15,24 @@ impl Plugin {
     /// `disconnect_revoked`) those whose credentials a backend no longer holds since it
     /// reloaded. One log line each. The caller disconnects the clients (broker's thread, no
     /// lock held).
+    ///
+    /// After a backend's data changed, the remaining sessions' checks are compiled again (until
+    /// then they take the chain's normal path).
     pub fn ended_sessions(&self, now: SystemTime) -> Vec<Arc<Session>> {
         let changed = self.changed_links();
+        let ended = self.end_sessions(now, &changed);
+        if !changed.is_empty() {
+            self.sessions.recompile(|s| self.chain.compile(s));
+        }
+        ended
+    }
+
+    fn end_sessions(&self, now: SystemTime, changed: &[usize]) -> Vec<Arc<Session>> {
+        let changed: &[usize] = if self.disconnect_revoked {
+            changed
+        } else {
+            &[]
+        };
         // The broker ticks on every loop: look at the table only when something may end.
         if changed.is_empty() && !self.sessions.may_have_expired(now) {
             return Vec::new();
@@ -47,11 +64,8 @@ impl Plugin {
         ended
     }
 
-    /// The links whose data changed since the last call (none without `disconnect_revoked`).
+    /// The links whose data changed since the last call.
     fn changed_links(&self) -> Vec<usize> {
-        if !self.disconnect_revoked {
-            return Vec::new();
-        }
         let mut seen = self
             .checked_generations
             .lock()

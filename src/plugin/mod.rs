@@ -17,13 +17,13 @@ use crate::backend::Backend;
 use crate::chain::{Chain, Login, Outcome, Progress};
 use crate::config::{BackendSettings, Config};
 use crate::link::Link;
-use crate::log::{Logger, Throttle};
+use crate::log::{Level, Logger, Throttle};
 use crate::metrics::MetricsServer;
 use crate::options::{ConfigError, Options};
 use crate::park::{Finished, Parker, Refused};
-use crate::request::{AclRequest, AuthRequest};
+use crate::request::{Access, AclRequest, AuthRequest};
 use crate::secret::Secret;
-use crate::session::{ClientKey, Sessions};
+use crate::session::{ClientKey, Session, Sessions};
 
 mod ending;
 
@@ -207,9 +207,13 @@ impl Plugin {
     /// anything but a client's CONNECT (2.1 also checks the credentials of its HTTP API this
     /// way). The re-check of connected clients after a reload is never parked either. The
     /// session of an admitted client is kept for its ACL checks ([`Plugin::acl`]).
+    ///
+    /// `client_id` is the client id of an anonymous client (`req` carries a user's): an
+    /// anonymous client the plugin defers gets a session too, for its ACL checks.
     pub fn connect(
         &self,
         client: ClientKey,
+        client_id: &str,
         req: Option<&AuthRequest<'_>>,
         parkable: bool,
     ) -> Connect {
@@ -221,7 +225,15 @@ impl Plugin {
         };
         let now = |login: Login| {
             let outcome = login.outcome;
-            self.sessions.finish(client, token, login.session);
+            let session = match (req, outcome) {
+                (None, Outcome::Defer) => {
+                    let s = Session::anonymous(client_id);
+                    let compiled = self.chain.compile(&s);
+                    Some(s.with_compiled(compiled))
+                }
+                _ => login.session,
+            };
+            self.sessions.finish(client, token, session);
             Connect::Now(outcome)
         };
         let parking = match &self.parking {
@@ -297,6 +309,32 @@ impl Plugin {
                 }
             })
             .collect()
+    }
+
+    /// An ACL check of `client` decided from its session's compiled form (see
+    /// [`Chain::decide_compiled`]), on the broker's bytes: no UTF-8 check, no lookup but the
+    /// session's. `None` when the check has to take [`Plugin::acl`]: no session for these
+    /// names, an answer that needs a backend, or debug logging on (that path logs every
+    /// decision).
+    #[allow(clippy::too_many_arguments)] // the broker's fields, one by one
+    pub fn acl_compiled(
+        &self,
+        client: ClientKey,
+        username: Option<&[u8]>,
+        client_id: &[u8],
+        topic: &[u8],
+        access: Access,
+        qos: u8,
+        retain: bool,
+    ) -> Option<Outcome> {
+        if self.logger.enabled(Level::Debug) {
+            return None;
+        }
+        self.sessions
+            .with(client, username, client_id, |s| {
+                self.chain.decide_compiled(s, topic, access, qos, retain)
+            })
+            .flatten()
     }
 
     /// Checks one ACL request of the client structure `client`, with its session if it has
@@ -416,3 +454,6 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
+
+#[cfg(test)]
+mod compiled_tests;

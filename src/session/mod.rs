@@ -23,9 +23,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::SystemTime;
 
+pub mod compiled;
 pub mod grant;
 pub mod rules;
 
+pub use compiled::{Compiled, CompiledLink};
 pub use grant::Grant;
 pub use rules::{ClientRules, Rules};
 
@@ -34,6 +36,7 @@ pub type ClientKey = usize;
 
 /// One connected client's session. Its `Debug` output holds names and rules, never a secret
 /// (the fingerprint is shown as set or not).
+#[derive(Clone)]
 pub struct Session {
     username: Option<String>,
     client_id: String,
@@ -45,6 +48,8 @@ pub struct Session {
     replaces_checks: bool,
     expires: Option<SystemTime>,
     fingerprint: Option<u64>,
+    /// The client's checks as far as they are decided without asking a backend.
+    compiled: Option<Compiled>,
 }
 
 impl std::fmt::Debug for Session {
@@ -57,6 +62,7 @@ impl std::fmt::Debug for Session {
             .field("rules", &self.rules.as_ref().map(ClientRules::len))
             .field("expires", &self.expires)
             .field("fingerprint", &self.fingerprint.map(|_| "(set)"))
+            .field("compiled", &self.compiled.is_some())
             .finish()
     }
 }
@@ -76,12 +82,36 @@ impl Session {
             replaces_checks: grant.replaces_checks(),
             expires: grant.expires,
             fingerprint: grant.fingerprint,
+            compiled: None,
         }
+    }
+
+    /// The session of an anonymous client (no username): no backend admitted it, the broker's
+    /// `allow_anonymous` did. It holds only the names.
+    pub fn anonymous(client_id: &str) -> Session {
+        Session::new(None, client_id, usize::MAX, &Grant::default())
+    }
+
+    /// The session with `compiled` as its checks decided in advance.
+    pub fn with_compiled(mut self, compiled: Option<Compiled>) -> Session {
+        self.compiled = compiled;
+        self
+    }
+
+    /// The client's checks decided in advance, if the chain could.
+    pub fn compiled(&self) -> Option<&Compiled> {
+        self.compiled.as_ref()
     }
 
     /// Returns true if and only if this session was made for these names.
     pub fn is_for(&self, username: Option<&str>, client_id: &str) -> bool {
-        self.username.as_deref() == username && self.client_id == client_id
+        self.is_for_bytes(username.map(str::as_bytes), client_id.as_bytes())
+    }
+
+    /// [`Session::is_for`] on the broker's bytes (equal bytes are the session's text).
+    pub fn is_for_bytes(&self, username: Option<&[u8]>, client_id: &[u8]) -> bool {
+        self.username.as_deref().map(str::as_bytes) == username
+            && self.client_id.as_bytes() == client_id
     }
 
     /// The username (`None`: anonymous).
@@ -94,7 +124,7 @@ impl Session {
         &self.client_id
     }
 
-    /// The index of the link that admitted the client.
+    /// The index of the link that admitted the client (`usize::MAX` for an anonymous one).
     pub fn link(&self) -> usize {
         self.link
     }
@@ -227,6 +257,33 @@ impl Sessions {
         match self.slots().get(&client) {
             Some(Slot::Live(s)) if s.is_for(username, client_id) => Some(s.clone()),
             _ => None,
+        }
+    }
+
+    /// Calls `f` with the session of `client` if it has one made for these names (the
+    /// broker's bytes), under the table's lock: `f` must not call back into the table.
+    pub fn with<R>(
+        &self,
+        client: ClientKey,
+        username: Option<&[u8]>,
+        client_id: &[u8],
+        f: impl FnOnce(&Session) -> R,
+    ) -> Option<R> {
+        match self.slots().get(&client) {
+            Some(Slot::Live(s)) if s.is_for_bytes(username, client_id) => Some(f(s)),
+            _ => None,
+        }
+    }
+
+    /// Replaces every live session's checks decided in advance with what `compile` makes of
+    /// it now (after a backend's data changed).
+    pub fn recompile(&self, mut compile: impl FnMut(&Session) -> Option<Compiled>) {
+        let mut slots = self.slots();
+        for slot in slots.values_mut() {
+            if let Slot::Live(s) = slot {
+                let compiled = compile(s);
+                *s = Arc::new(Session::clone(s).with_compiled(compiled));
+            }
         }
     }
 

@@ -245,8 +245,9 @@ fn parse_rule(v: &Value) -> Result<Rule, String> {
 
 impl ClientRules {
     /// The decision of the first rule that applies to this check; `None` when none applies.
-    /// `topic` is the topic (read, write) or the subscription filter (subscribe).
-    pub fn decide(&self, access: Access, topic: &str, qos: u8, retain: bool) -> Option<Decision> {
+    /// `topic` is the topic (read, write) or the subscription filter (subscribe), as bytes:
+    /// see [`topic::matches_valid`] for why no UTF-8 check is needed.
+    pub fn decide(&self, access: Access, topic: &[u8], qos: u8, retain: bool) -> Option<Decision> {
         let bit = 1u8.checked_shl(u32::from(qos)).unwrap_or(0);
         for r in &self.rules {
             let action = match access {
@@ -266,12 +267,13 @@ impl ClientRules {
                 (None, Permission::Allow) => false,
                 (None, Permission::Deny) => true,
                 (Some(f), permission) => match access {
-                    Access::Write if r.exact => f == topic && topic::valid_topic(topic),
-                    Access::Subscribe if r.exact => f == topic,
-                    // `f` was validated when the names were filled in.
-                    Access::Subscribe => topic::covers_levels(f.split('/'), topic),
+                    // `f` is a valid filter (checked when the names were filled in): equal to
+                    // it, the topic has no NUL, and for a topic no wildcard either.
+                    Access::Write if r.exact => f.as_bytes() == topic && !f.contains(['+', '#']),
+                    Access::Subscribe if r.exact => f.as_bytes() == topic,
+                    Access::Subscribe => topic::covers_valid(f.as_bytes(), topic),
                     Access::Read if r.exact && permission == Permission::Deny => false,
-                    _ => topic::matches_levels(f.split('/'), topic),
+                    _ => topic::matches_valid(f.as_bytes(), topic),
                 },
             };
             if applies {
@@ -319,7 +321,7 @@ mod tests {
             Some("alice"),
             "c1",
         );
-        let d = |a, t| r.decide(a, t, 0, false);
+        let d = |a, t: &str| r.decide(a, t.as_bytes(), 0, false);
         assert_eq!(d(Write, "dev/alice/temp"), Some(Allow));
         assert_eq!(d(Write, "dev/alice/admin"), Some(Deny));
         assert_eq!(d(Write, "dev/bob/temp"), None);
@@ -356,7 +358,7 @@ mod tests {
             Some("u"),
             "c",
         );
-        let d = |a, t| r.decide(a, t, 1, false);
+        let d = |a, t: &str| r.decide(a, t.as_bytes(), 1, false);
         assert_eq!(d(Subscribe, "sensors/#"), Some(Deny));
         assert_eq!(d(Subscribe, "sensors/a/#"), Some(Allow));
         assert_eq!(
@@ -386,17 +388,17 @@ mod tests {
             Some("u"),
             "c",
         );
-        assert_eq!(r.decide(Write, "t/a", 1, true), Some(Deny));
-        assert_eq!(r.decide(Write, "t/a", 1, false), Some(Allow));
-        assert_eq!(r.decide(Write, "t/a", 2, false), None);
-        assert_eq!(r.decide(Subscribe, "t/#", 0, false), Some(Allow));
-        assert_eq!(r.decide(Subscribe, "t/#", 1, false), None);
+        assert_eq!(r.decide(Write, b"t/a", 1, true), Some(Deny));
+        assert_eq!(r.decide(Write, b"t/a", 1, false), Some(Allow));
+        assert_eq!(r.decide(Write, b"t/a", 2, false), None);
+        assert_eq!(r.decide(Subscribe, b"t/#", 0, false), Some(Allow));
+        assert_eq!(r.decide(Subscribe, b"t/#", 1, false), None);
         assert_eq!(
-            r.decide(Read, "t/x", 0, true),
+            r.decide(Read, b"t/x", 0, true),
             Some(Allow),
             "retain: publish only"
         );
-        assert_eq!(r.decide(Write, "t/a", 7, false), None, "no such QoS");
+        assert_eq!(r.decide(Write, b"t/a", 7, false), None, "no such QoS");
     }
 
     #[test]
@@ -414,27 +416,27 @@ mod tests {
             (None, "c"),
         ] {
             let r = rules(v.clone(), user, client);
-            assert_eq!(r.decide(Write, "home/x/y", 0, false), None, "{user:?}");
-            assert_eq!(r.decide(Subscribe, "home/+/#", 0, false), None, "{user:?}");
-            assert_eq!(r.decide(Read, "pub/x", 0, false), Some(Allow));
+            assert_eq!(r.decide(Write, b"home/x/y", 0, false), None, "{user:?}");
+            assert_eq!(r.decide(Subscribe, b"home/+/#", 0, false), None, "{user:?}");
+            assert_eq!(r.decide(Read, b"pub/x", 0, false), Some(Allow));
         }
         for client in ["+", "#", "a/b", ""] {
             let r = rules(v.clone(), Some("alice"), client);
             // The deny rule cannot be evaluated: it refuses every publish.
-            assert_eq!(r.decide(Write, "home/alice/x", 0, false), Some(Deny));
-            assert_eq!(r.decide(Read, "home/alice/x", 0, false), Some(Allow));
+            assert_eq!(r.decide(Write, b"home/alice/x", 0, false), Some(Deny));
+            assert_eq!(r.decide(Read, b"home/alice/x", 0, false), Some(Allow));
         }
         let r = rules(v, Some("alice"), "dev-1");
-        assert_eq!(r.decide(Write, "ban/dev-1", 0, false), Some(Deny));
-        assert_eq!(r.decide(Write, "home/alice/x", 0, false), Some(Allow));
+        assert_eq!(r.decide(Write, b"ban/dev-1", 0, false), Some(Deny));
+        assert_eq!(r.decide(Write, b"home/alice/x", 0, false), Some(Allow));
         // `$SYS` is not matched by a leading wildcard.
         let r = rules(
             json!([{"permission": "allow", "action": "all", "topic": "#"}]),
             Some("u"),
             "c",
         );
-        assert_eq!(r.decide(Read, "$SYS/broker/uptime", 0, false), None);
-        assert_eq!(r.decide(Read, "a", 0, false), Some(Allow));
+        assert_eq!(r.decide(Read, b"$SYS/broker/uptime", 0, false), None);
+        assert_eq!(r.decide(Read, b"a", 0, false), Some(Allow));
     }
 
     #[test]

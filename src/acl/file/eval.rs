@@ -1,7 +1,15 @@
-//! Deciding a request against the parsed rules, without allocating.
+/*!
+One client's rules, compiled from the file: [`AclFile::for_client`] takes the client's user block
+(the anonymous block without a username) and the patterns that apply to it, fills `%u`/`%c` in
+once, and sorts the rules by what they can decide; [`ClientAcl::decide`] then answers a check
+with topic matches alone. The plugin compiles a connected client's rules at CONNECT and keeps
+them in its session; [`AclFile::check`] compiles them for one request.
+*/
 
-use super::{AclFile, Grant, Rule, RuleLevel, Segment};
-use crate::acl::topic::{self, Kind, Level};
+use std::sync::Arc;
+
+use super::{AclFile, Grant, Rule, RuleLevel, RuleRef, Segment};
+use crate::acl::topic;
 use crate::request::{Access, Decision};
 
 impl Grant {
@@ -17,70 +25,164 @@ impl Grant {
     }
 }
 
-/// The names a request may substitute for `%u` / `%c`; `None` when the name is missing or
-/// unusable (empty, or containing `+`, `#` or `/`).
-struct Names<'a> {
-    user: Option<&'a str>,
-    client: Option<&'a str>,
+/// The line a compiled rule came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Source {
+    line: usize,
+    text: Arc<str>,
 }
 
-/// A rule level seen through one request's names.
-struct LevelView<'a> {
-    level: &'a RuleLevel,
-    names: &'a Names<'a>,
+/// One rule with the client's names filled in: a valid filter.
+#[derive(Clone, Debug)]
+struct ClientRule {
+    filter: Box<str>,
+    source: Source,
 }
 
-impl Level for LevelView<'_> {
-    fn kind(&self) -> Kind {
-        match self.level {
-            RuleLevel::Plus => Kind::Plus,
-            RuleLevel::Hash => Kind::Hash,
-            RuleLevel::Literal(_) | RuleLevel::Pattern(_) => Kind::Literal,
+impl ClientRule {
+    /// For Read/Write: the filter matches the topic; for Subscribe: it covers the subscription
+    /// filter.
+    fn hits(&self, topic: &[u8], access: Access) -> bool {
+        match access {
+            Access::Subscribe => topic::covers_valid(self.filter.as_bytes(), topic),
+            _ => topic::matches_valid(self.filter.as_bytes(), topic),
+        }
+    }
+}
+
+/// The ACL answers of one client (username and client id fixed), ready for its checks.
+#[derive(Clone, Debug)]
+pub struct ClientAcl {
+    /// Every check but unsubscribe gets this answer (and the rule that forces it, if one).
+    fixed: Option<(Decision, Option<Source>)>,
+    /// `deny` rules, in file order.
+    denies: Box<[ClientRule]>,
+    /// Rules granting read (and so subscribe), in file order.
+    reads: Box<[ClientRule]>,
+    /// Rules granting write, in file order.
+    writes: Box<[ClientRule]>,
+    /// The answer when no rule matches.
+    otherwise: Decision,
+}
+
+impl ClientAcl {
+    /// The same answer for every check but unsubscribe (which is always deferred).
+    pub fn fixed(decision: Decision) -> ClientAcl {
+        ClientAcl {
+            fixed: Some((decision, None)),
+            ..ClientAcl::rules(Vec::new(), Decision::Defer)
         }
     }
 
-    fn eq_text(&self, text: &str) -> bool {
-        match self.level {
-            RuleLevel::Plus | RuleLevel::Hash => false,
-            RuleLevel::Literal(lit) => **lit == *text,
-            RuleLevel::Pattern(segments) => {
-                let mut rest = text;
-                for segment in segments.iter() {
-                    let piece = match segment {
-                        Segment::Text(t) => &**t,
-                        // `Rule::applies` has checked the name is there.
-                        Segment::User => self.names.user.unwrap_or(""),
-                        Segment::Client => self.names.client.unwrap_or(""),
-                    };
-                    match rest.strip_prefix(piece) {
-                        Some(r) => rest = r,
-                        None => return false,
-                    }
-                }
-                rest.is_empty()
-            }
+    fn rules(rules: Vec<(Grant, ClientRule)>, otherwise: Decision) -> ClientAcl {
+        let pick = |want: fn(Grant) -> bool| {
+            rules
+                .iter()
+                .filter(|(g, _)| want(*g))
+                .map(|(_, r)| r.clone())
+                .collect()
+        };
+        ClientAcl {
+            fixed: None,
+            denies: pick(|g| g == Grant::Deny),
+            reads: pick(|g| g.allows(Access::Read)),
+            writes: pick(|g| g.allows(Access::Write)),
+            otherwise,
+        }
+    }
+
+    /// The number of rules that apply to this client.
+    pub fn len(&self) -> usize {
+        // A readwrite rule is in both grant lists.
+        self.denies.len() + self.reads.len().max(self.writes.len())
+    }
+
+    /// Returns true if and only if no rule applies to this client.
+    pub fn is_empty(&self) -> bool {
+        self.denies.is_empty() && self.reads.is_empty() && self.writes.is_empty()
+    }
+
+    /// Decides one check: `Allow`, `Deny`, or `Defer` when no rule decides. For
+    /// [`Access::Subscribe`] `topic` is the subscription filter. The topic is bytes, as the
+    /// broker passed it (see [`topic::matches_valid`]); the answer is the one for the text.
+    /// Allocates nothing.
+    pub fn decide(&self, topic: &[u8], access: Access) -> Decision {
+        self.explain(topic, access).0
+    }
+
+    /// [`ClientAcl::decide`], also naming the rule that decided (`None` when the answer is
+    /// fixed by no rule, or no rule decides).
+    pub fn explain(&self, topic: &[u8], access: Access) -> (Decision, Option<RuleRef>) {
+        let (decision, source) = self.decide_with_source(topic, access);
+        let rule = source.map(|s| RuleRef {
+            line: s.line,
+            text: s.text.to_string(),
+        });
+        (decision, rule)
+    }
+
+    fn decide_with_source(&self, topic: &[u8], access: Access) -> (Decision, Option<&Source>) {
+        if access == Access::Unsubscribe {
+            // No line of the file is about unsubscribing; the chain always allows it.
+            return (Decision::Defer, None);
+        }
+        if let Some((decision, source)) = &self.fixed {
+            return (*decision, source.as_ref());
+        }
+        if let Some(r) = self.denies.iter().find(|r| r.hits(topic, access)) {
+            return (Decision::Deny, Some(&r.source));
+        }
+        let grants = match access {
+            Access::Write => &self.writes,
+            _ => &self.reads,
+        };
+        match grants.iter().find(|r| r.hits(topic, access)) {
+            Some(r) => (Decision::Allow, Some(&r.source)),
+            None => (self.otherwise, None),
         }
     }
 }
 
 impl Rule {
-    /// True when every name the rule substitutes is usable for this request.
-    fn applies(&self, names: &Names<'_>) -> bool {
-        (!self.uses_user || names.user.is_some()) && (!self.uses_client || names.client.is_some())
+    /// True when every name the rule substitutes is usable (`Some`).
+    fn applies(&self, user: Option<&str>, client: Option<&str>) -> bool {
+        (!self.uses_user || user.is_some()) && (!self.uses_client || client.is_some())
     }
 
-    fn view<'a>(&'a self, names: &'a Names<'a>) -> impl Iterator<Item = LevelView<'a>> + 'a {
-        self.levels
-            .iter()
-            .map(move |level| LevelView { level, names })
+    fn source(&self) -> Source {
+        Source {
+            line: self.line,
+            text: self.text.clone(),
+        }
     }
 
-    /// For Read/Write: the rule's filter matches the topic; for Subscribe: it covers the
-    /// subscription filter.
-    fn hits(&self, names: &Names<'_>, topic: &str, access: Access) -> bool {
-        match access {
-            Access::Subscribe => topic::covers_levels(self.view(names), topic),
-            _ => topic::matches_levels(self.view(names), topic),
+    /// The rule's filter with `%u`/`%c` replaced (the rule applies: the names it uses are
+    /// there). A usable name holds no `/`, `+` or `#`, so the filter keeps its levels and
+    /// stays valid.
+    fn fill(&self, user: &str, client: &str) -> ClientRule {
+        let mut filter = String::new();
+        for (i, level) in self.levels.iter().enumerate() {
+            if i > 0 {
+                filter.push('/');
+            }
+            match level {
+                RuleLevel::Plus => filter.push('+'),
+                RuleLevel::Hash => filter.push('#'),
+                RuleLevel::Literal(text) => filter.push_str(text),
+                RuleLevel::Pattern(segments) => {
+                    for segment in segments.iter() {
+                        filter.push_str(match segment {
+                            Segment::Text(t) => t,
+                            Segment::User => user,
+                            Segment::Client => client,
+                        });
+                    }
+                }
+            }
+        }
+        ClientRule {
+            filter: filter.into(),
+            source: self.source(),
         }
     }
 }
@@ -91,62 +193,46 @@ fn usable_name(name: &str) -> bool {
 }
 
 impl AclFile {
-    pub(super) fn decide(
-        &self,
-        username: Option<&str>,
-        client_id: &str,
-        topic: &str,
-        access: Access,
-    ) -> (Decision, Option<&Rule>) {
-        if access == Access::Unsubscribe {
-            // No line of the file is about unsubscribing; the chain always allows it.
-            return (Decision::Defer, None);
-        }
+    /// The rules of the client with these names, compiled for its checks.
+    pub fn for_client(&self, username: Option<&str>, client_id: &str) -> ClientAcl {
         let block: &[Rule] = match username {
             None => &self.anonymous,
             Some(name) => self.users.get(name).map_or(&[], Vec::as_slice),
         };
-        let names = Names {
-            user: username.filter(|u| usable_name(u)),
-            client: Some(client_id).filter(|c| usable_name(c)),
-        };
+        let user = username.filter(|u| usable_name(u));
+        let client = Some(client_id).filter(|c| usable_name(c));
         // A deny pattern cannot be evaluated for a name it may not be substituted with (one
         // containing `+`, `#` or `/`, or empty): fail closed and deny, rather than let such a
         // name slip past the deny.
-        let unusable_user = username.is_some() && names.user.is_none();
-        let unusable_client = names.client.is_none();
+        let unusable_user = username.is_some() && user.is_none();
+        let unusable_client = client.is_none();
         if let Some(rule) = self.patterns.iter().find(|r| {
             r.grant == Grant::Deny
                 && ((r.uses_user && unusable_user) || (r.uses_client && unusable_client))
         }) {
-            return (Decision::Deny, Some(rule));
+            return ClientAcl {
+                fixed: Some((Decision::Deny, Some(rule.source()))),
+                ..ClientAcl::rules(Vec::new(), Decision::Defer)
+            };
         }
         // As mosquitto does since CVE-2017-7650: a client whose username or client id holds a
-        // wildcard gets nothing from patterns; its user rules still apply. (A `/` or empty
-        // name only leaves out the patterns that would substitute it, see `usable_name`.)
+        // wildcard gets nothing from patterns, and when there are patterns, the pattern stage
+        // refuses it; its user rules still apply. (A `/` or empty name only leaves out the
+        // patterns that would substitute it, see `usable_name`.)
         let wildcard = |n: &str| n.bytes().any(|b| matches!(b, b'+' | b'#'));
         let no_patterns = username.is_some_and(wildcard) || wildcard(client_id);
         let patterns: &[Rule] = if no_patterns { &[] } else { &self.patterns };
-        let rules = || {
-            block
-                .iter()
-                .chain(patterns.iter().filter(|r| r.applies(&names)))
+        let rules = block
+            .iter()
+            .chain(patterns.iter().filter(|r| r.applies(user, client)))
+            .map(|r| (r.grant, r.fill(user.unwrap_or(""), client.unwrap_or(""))))
+            .collect();
+        let otherwise = if no_patterns && !self.patterns.is_empty() {
+            Decision::Deny
+        } else {
+            Decision::Defer
         };
-        if let Some(rule) =
-            rules().find(|r| r.grant == Grant::Deny && r.hits(&names, topic, access))
-        {
-            return (Decision::Deny, Some(rule));
-        }
-        if let Some(rule) =
-            rules().find(|r| r.grant.allows(access) && r.hits(&names, topic, access))
-        {
-            return (Decision::Allow, Some(rule));
-        }
-        if no_patterns && !self.patterns.is_empty() {
-            // mosquitto's pattern stage refuses such a client outright.
-            return (Decision::Deny, None);
-        }
-        (Decision::Defer, None)
+        ClientAcl::rules(rules, otherwise)
     }
 }
 
@@ -339,43 +425,33 @@ mod tests {
             .map(|f| f.replace('+', "zz").replace('#', "q"))
             .filter(|t| topic::valid_topic(t))
             .collect();
-        let names = Names {
-            user: Some("u"),
-            client: Some("c"),
-        };
         for g in &filters {
-            let rule = Rule::new(1, g, Grant::Read, g, true);
-            // The same filter with the username spelled as a placeholder.
+            let rule = Rule::new(1, g, Grant::Read, g, true).fill("u", "c");
+            // The same filter with the username spelled as a placeholder, filled with `a`.
             let templated = g.replace('a', "%u");
-            let pattern = Rule::new(1, &templated, Grant::Read, &templated, true);
-            let names_a = Names {
-                user: Some("a"),
-                client: Some("c"),
-            };
+            let pattern = Rule::new(1, &templated, Grant::Read, &templated, true).fill("a", "c");
             for f in &filters {
                 let expected = topic::covers(g, f);
+                let f = f.as_bytes();
                 assert_eq!(
-                    rule.hits(&names, f, Access::Subscribe),
+                    rule.hits(f, Access::Subscribe),
                     expected,
-                    "{g} covers {f}"
+                    "{g} covers {f:?}"
                 );
                 assert_eq!(
-                    pattern.hits(&names_a, f, Access::Subscribe),
+                    pattern.hits(f, Access::Subscribe),
                     expected,
-                    "{templated} (u=a) covers {f}"
+                    "{templated} (u=a) covers {f:?}"
                 );
             }
             for t in &topics {
                 let expected = topic::matches(g, t);
+                let t = t.as_bytes();
+                assert_eq!(rule.hits(t, Access::Read), expected, "{g} matches {t:?}");
                 assert_eq!(
-                    rule.hits(&names, t, Access::Read),
+                    pattern.hits(t, Access::Read),
                     expected,
-                    "{g} matches {t}"
-                );
-                assert_eq!(
-                    pattern.hits(&names_a, t, Access::Read),
-                    expected,
-                    "{templated} (u=a) matches {t}"
+                    "{templated} (u=a) matches {t:?}"
                 );
             }
         }

@@ -61,7 +61,7 @@ must not be escaped by picking such a name: when a `deny` pattern uses `%u` (or 
 username (or client id) is unusable, every check of that client is denied (fail closed). A
 pattern without `%u`/`%c` applies to every client as written. `%u`/`%c` are replaced wherever
 they occur in a level (mosquitto 2.0), and each rule's filter is split into levels once, at
-parse time, so a check compares text in place and allocates nothing.
+parse time; a client's rules are compiled with its names filled in (see `eval.rs`).
 
 This file holds the types and the public API; `parse.rs` reads the file and compiles the
 rules, `eval.rs` decides a request.
@@ -69,11 +69,14 @@ rules, `eval.rs` decides a request.
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use crate::request::{Access, Decision};
 
 mod eval;
 mod parse;
+
+pub use eval::ClientAcl;
 
 /// A parse failure, listing every bad line as `path:line: message`.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -138,20 +141,11 @@ enum RuleLevel {
 #[derive(Clone, Debug)]
 struct Rule {
     line: usize,
-    text: Box<str>,
+    text: Arc<str>,
     grant: Grant,
     levels: Box<[RuleLevel]>,
     uses_user: bool,
     uses_client: bool,
-}
-
-impl Rule {
-    fn to_ref(&self) -> RuleRef {
-        RuleRef {
-            line: self.line,
-            text: self.text.to_string(),
-        }
-    }
 }
 
 impl AclFile {
@@ -183,7 +177,8 @@ impl AclFile {
     }
 
     /// Checks one request: `Allow`, `Deny`, or `Defer` when no rule decides. For
-    /// [`Access::Subscribe`] `topic` is the subscription filter. Allocates nothing.
+    /// [`Access::Subscribe`] `topic` is the subscription filter. Compiles the client's rules
+    /// first ([`AclFile::for_client`]); a connected client's checks keep them instead.
     pub fn check(
         &self,
         username: Option<&str>,
@@ -191,7 +186,8 @@ impl AclFile {
         topic: &str,
         access: Access,
     ) -> Decision {
-        self.decide(username, client_id, topic, access).0
+        self.for_client(username, client_id)
+            .decide(topic.as_bytes(), access)
     }
 
     /// Like [`AclFile::check`], also naming the rule that decided (`None` for Defer, which
@@ -203,8 +199,8 @@ impl AclFile {
         topic: &str,
         access: Access,
     ) -> (Decision, Option<RuleRef>) {
-        let (decision, rule) = self.decide(username, client_id, topic, access);
-        (decision, rule.map(Rule::to_ref))
+        self.for_client(username, client_id)
+            .explain(topic.as_bytes(), access)
     }
 }
 

@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
 
-use crate::acl::file::AclFile;
+use crate::acl::file::{AclFile, ClientAcl};
 use crate::backend::{Backend, Granted, LoginAnswer};
 use crate::log::Logger;
 use crate::options::ConfigError;
@@ -175,18 +175,17 @@ impl Backend for FilesBackend {
             Some(acl) => acl
                 .check(req.username, req.client_id, req.topic, req.access)
                 .into(),
-            None => {
-                let ours = match (req.username, &state.passwords) {
-                    (None, _) => true,
-                    (Some(u), Some(p)) => p.contains(u),
-                    (Some(_), None) => false,
-                };
-                if ours {
-                    Verdict::ALLOW
-                } else {
-                    Verdict::DEFER
-                }
-            }
+            None => Verdict::new(no_acl_file(&state, req.username)),
+        })
+    }
+
+    /// The client's rules compiled from the ACL file in force (without one: the fixed answer
+    /// of [`Backend::acl`]).
+    fn client_acl(&self, username: Option<&str>, client_id: &str) -> Option<ClientAcl> {
+        let state = self.inner.state.load();
+        Some(match &state.acl {
+            Some(acl) => acl.for_client(username, client_id),
+            None => ClientAcl::fixed(no_acl_file(&state, username)),
         })
     }
 
@@ -241,6 +240,21 @@ impl Backend for FilesBackend {
         {
             watcher.stop();
         }
+    }
+}
+
+/// Without an ACL file, like mosquitto without `acl_file`: every topic is allowed to the
+/// password file's users and to anonymous clients; other users are deferred.
+fn no_acl_file(state: &Snapshot, username: Option<&str>) -> Decision {
+    let ours = match (username, &state.passwords) {
+        (None, _) => true,
+        (Some(u), Some(p)) => p.contains(u),
+        (Some(_), None) => false,
+    };
+    if ours {
+        Decision::Allow
+    } else {
+        Decision::Defer
     }
 }
 

@@ -24,6 +24,7 @@ on the CONNECT path.
 
 use std::sync::Arc;
 
+use crate::acl::file::ClientAcl;
 use crate::backend::{Backend, Granted, LoginAnswer};
 use crate::log::Logger;
 use crate::options::ConfigError;
@@ -262,6 +263,11 @@ impl Backend for JwtBackend {
     /// A client whose token carried no `acl` is not decided here.
     fn acl(&self, _req: &AclRequest<'_>) -> Answer {
         Ok(Verdict::DEFER)
+    }
+
+    /// Tokens carry their rules in the session; the backend itself has none.
+    fn client_acl(&self, _username: Option<&str>, _client_id: &str) -> Option<ClientAcl> {
+        Some(ClientAcl::fixed(Decision::Defer))
     }
 
     fn answers_from_memory(&self) -> bool {

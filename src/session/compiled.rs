@@ -1,0 +1,30 @@
+//! A connected client's ACL checks, worked out at CONNECT as far as the chain can without
+//! asking a backend: [`crate::chain::Chain::compile`] builds a [`Compiled`], and the client's
+//! checks are then decided from it with topic matches alone.
+
+use crate::acl::file::ClientAcl;
+
+/// One link's answers for the client.
+#[derive(Clone, Debug)]
+pub struct CompiledLink {
+    /// The link's index in the chain.
+    pub link: usize,
+    /// The link's data generation the answers were made from: when it changed, the answers
+    /// are not used (and the client's checks take the chain's normal path until recompiled).
+    pub generation: u64,
+    /// The answers.
+    pub acl: ClientAcl,
+}
+
+/// What the chain decides for one client without asking a backend.
+#[derive(Clone, Debug, Default)]
+pub struct Compiled {
+    /// The client is a superuser (by `auth_opt_superusers`, or its login answer): every check
+    /// is allowed.
+    pub superuser: bool,
+    /// The links asked after the session's own rules, in chain order.
+    pub links: Vec<CompiledLink>,
+    /// `links` holds every link the chain would ask: when all of them defer, the check is
+    /// refused. When false, the next link has to be asked on the chain's normal path.
+    pub complete: bool,
+}
