@@ -3,9 +3,11 @@ Micro-benchmarks of the plugin's hot paths, without a broker.
 
 - group `topic`: [`mosq_auth::acl::topic::matches`] and [`covers`](mosq_auth::acl::topic::covers).
 - group `acl_file`: [`AclFile::check`] against a generated 10,000-user file (one rule per user,
-  plus two `pattern` rules), next to the same check against a 10-user file.
+  plus two `pattern` rules), next to the same check against a 10-user file; a client's rules
+  compiled once ([`AclFile::for_client`], what CONNECT does) and checks decided from them.
 - group `cache`: a [`Link`] around a backend that always allows (the warm ACL hit path),
-  and [`Plugin::acl_check`] end to end with the files backend, and with the HTTP backend (asking
+  and the broker's ACL callback end to end (`ffi::shim::acl_check`) with the files backend
+  (a logged-in client, and one without a session), and with the HTTP backend (asking
   `/superuser` and `/acl` of the load harness's service) and a warm cache.
 - group `hash`: [`PasswordHash::verify`] of a correct password for every supported format.
 
@@ -123,6 +125,17 @@ fn bench_acl_file(c: &mut Criterion) {
                 )
             })
         });
+        // What a connected client's check costs: its rules compiled once (at CONNECT).
+        let client = acl.for_client(Some(user.as_str()), "client-1");
+        g.bench_function(format!("compiled_write_allow_{users}_users"), |b| {
+            b.iter(|| client.decide(black_box(allowed.as_bytes()), Access::Write))
+        });
+        g.bench_function(format!("compiled_read_pattern_{users}_users"), |b| {
+            b.iter(|| client.decide(black_box(b"clients/client-1/x"), Access::Read))
+        });
+        g.bench_function(format!("compile_client_{users}_users"), |b| {
+            b.iter(|| acl.for_client(black_box(Some(user.as_str())), black_box("client-1")))
+        });
     }
     g.bench_function("parse_10000_users", |b| {
         let text = acl_text(10_000);
@@ -185,6 +198,45 @@ fn bench_cache(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("tempdir");
     let acl_path = dir.path().join("acl");
     std::fs::write(&acl_path, acl_text(10_000)).expect("write acl");
+    let pw_path = dir.path().join("passwd");
+    let hash =
+        mosq_auth::hash::hash_password_with(mosq_auth::hash::Scheme::Mosquitto7, b"pw", Some(101))
+            .expect("hash");
+    std::fs::write(&pw_path, format!("u5000:{hash}\n")).expect("write passwd");
+    let (user, client, t) = (&b"u5000"[..], &b"client-5000"[..], &b"bench/u5000/data"[..]);
+
+    // The files backend as the broker sees it: the client logged in (its session holds its
+    // rules compiled from the 10,000-user file), then every check is decided from them.
+    let options = Options::new([
+        ("backends", "files".to_string()),
+        ("password_file", pw_path.display().to_string()),
+        ("acl_file", acl_path.display().to_string()),
+        ("reload_interval", "0".to_string()),
+        ("log_level", "warning".to_string()),
+    ]);
+    let plugin_session = Plugin::new(&options).expect("plugin");
+    let login = mosq_auth::ffi::shim::basic_auth(
+        &plugin_session,
+        1,
+        Some(user),
+        Some(b"pw"),
+        Some(client),
+        false,
+    );
+    assert_eq!(login, 0, "files login");
+    assert_eq!(acl_check(&plugin_session, Some(user), client, t), 0);
+    g.bench_function("plugin_acl_check_files_10000_session", |b| {
+        b.iter(|| {
+            acl_check(
+                &plugin_session,
+                black_box(Some(user)),
+                black_box(client),
+                black_box(t),
+            )
+        })
+    });
+
+    // Without a session (a client the plugin did not see log in): the chain's normal path.
     let options = Options::new([
         ("backends", "files".to_string()),
         ("acl_file", acl_path.display().to_string()),
@@ -192,7 +244,6 @@ fn bench_cache(c: &mut Criterion) {
         ("log_level", "warning".to_string()),
     ]);
     let plugin = Plugin::new(&options).expect("plugin");
-    let (user, client, t) = (&b"u5000"[..], &b"client-5000"[..], &b"bench/u5000/data"[..]);
     acl_check(&plugin, Some(user), client, t);
     g.bench_function("plugin_acl_check_warm_files_10000", |b| {
         b.iter(|| {
