@@ -5,7 +5,7 @@ use std::os::raw::c_int;
 
 use super::rc;
 use crate::chain::Outcome;
-use crate::plugin::{Connect, Plugin};
+use crate::plugin::{Connect, Plugin, Undecided};
 use crate::request::{Access, AclRequest, AuthRequest, Undecodable};
 use crate::secret::Secret;
 use crate::session::ClientKey;
@@ -88,14 +88,17 @@ pub fn acl_check(
         return rc::acl(Outcome::Deny);
     };
     let client_id = client_id.unwrap_or_default();
-    if let Some(access) = Access::from_code(access) {
-        let compiled = plugin.acl_compiled(client, username, client_id, topic, access, qos, retain);
-        if let Some(outcome) = compiled {
-            return rc::acl(outcome);
+    let undecided = match Access::from_code(access) {
+        Some(access) => {
+            match plugin.acl_compiled(client, username, client_id, topic, access, qos, retain) {
+                Ok(outcome) => return rc::acl(outcome),
+                Err(undecided) => undecided,
+            }
         }
-    }
+        None => Undecided::NotLooked,
+    };
     let outcome = match AclRequest::decode(username, client_id, topic, access) {
-        Ok(req) => plugin.acl(client, &req.with_message(qos, retain)),
+        Ok(req) => plugin.acl_undecided(client, &req.with_message(qos, retain), undecided),
         Err(Undecodable::UnknownAccess(code)) => {
             plugin
                 .logger()

@@ -48,6 +48,15 @@ struct ParkedAnswer {
 /// The most sessions kept with plugin API v4, which reports no disconnects (1.6).
 pub const V4_MAX_SESSIONS: usize = 1 << 20;
 
+/// A check [`Plugin::acl_compiled`] did not decide.
+#[derive(Debug)]
+pub enum Undecided {
+    /// The session was not looked up.
+    NotLooked,
+    /// The session of the client for the check's names, if it has one.
+    Found(Option<Arc<Session>>),
+}
+
 /// What became of a CONNECT.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Connect {
@@ -313,9 +322,9 @@ impl Plugin {
 
     /// An ACL check of `client` decided from its session's compiled form (see
     /// [`Chain::decide_compiled`]), on the broker's bytes: no UTF-8 check, no lookup but the
-    /// session's. `None` when the check has to take [`Plugin::acl`]: no session for these
-    /// names, an answer that needs a backend, or debug logging on (that path logs every
-    /// decision).
+    /// session's. `Err` when the check has to take the chain's normal path
+    /// ([`Plugin::acl_undecided`]): no session for these names, an answer that needs a backend,
+    /// or debug logging on (that path logs every decision).
     #[allow(clippy::too_many_arguments)] // the broker's fields, one by one
     pub fn acl_compiled(
         &self,
@@ -326,15 +335,34 @@ impl Plugin {
         access: Access,
         qos: u8,
         retain: bool,
-    ) -> Option<Outcome> {
+    ) -> Result<Outcome, Undecided> {
         if self.logger.enabled(Level::Debug) {
-            return None;
+            return Err(Undecided::NotLooked);
         }
-        self.sessions
-            .with(client, username, client_id, |s| {
-                self.chain.decide_compiled(s, topic, access, qos, retain)
-            })
-            .flatten()
+        let found = self.sessions.with(client, username, client_id, |s| {
+            self.chain
+                .decide_compiled(s, topic, access, qos, retain)
+                .ok_or_else(|| s.clone())
+        });
+        match found {
+            Some(Ok(outcome)) => Ok(outcome),
+            Some(Err(session)) => Err(Undecided::Found(Some(session))),
+            None => Err(Undecided::Found(None)),
+        }
+    }
+
+    /// Finishes a check [`Plugin::acl_compiled`] left undecided, for the request decoded from
+    /// the same bytes, with the session it found.
+    pub fn acl_undecided(
+        &self,
+        client: ClientKey,
+        req: &AclRequest<'_>,
+        undecided: Undecided,
+    ) -> Outcome {
+        match undecided {
+            Undecided::NotLooked => self.acl(client, req),
+            Undecided::Found(session) => self.chain.acl_in(req, session.as_deref(), None),
+        }
     }
 
     /// Checks one ACL request of the client structure `client`, with its session if it has

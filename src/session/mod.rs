@@ -267,7 +267,7 @@ impl Sessions {
         client: ClientKey,
         username: Option<&[u8]>,
         client_id: &[u8],
-        f: impl FnOnce(&Session) -> R,
+        f: impl FnOnce(&Arc<Session>) -> R,
     ) -> Option<R> {
         match self.slots().get(&client) {
             Some(Slot::Live(s)) if s.is_for_bytes(username, client_id) => Some(f(s)),

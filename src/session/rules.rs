@@ -28,7 +28,7 @@ match a `$SYS` topic.
 
 use serde_json::Value;
 
-use crate::acl::topic;
+use crate::acl::topic::{self, Filter};
 use crate::request::{Access, Decision};
 
 /// The most rules one login may carry.
@@ -77,7 +77,7 @@ struct ClientRule {
     qos: u8,
     retain: Option<bool>,
     /// `None`: the filter needs a name this client cannot fill in safely.
-    filter: Option<String>,
+    filter: Option<Filter>,
 }
 
 /// The rules of one connected client, ready to decide its checks.
@@ -141,7 +141,7 @@ impl Rules {
 
 /// The template with the names filled in; `None` when a name it needs is unusable or the
 /// result is not a valid filter.
-fn fill(template: &str, username: Option<&str>, client_id: &str) -> Option<String> {
+fn fill(template: &str, username: Option<&str>, client_id: &str) -> Option<Filter> {
     let mut out = template.to_string();
     if out.contains(USERNAME) {
         out = out.replace(USERNAME, username.filter(|u| usable_name(u))?);
@@ -152,7 +152,7 @@ fn fill(template: &str, username: Option<&str>, client_id: &str) -> Option<Strin
         }
         out = out.replace(CLIENTID, client_id);
     }
-    topic::valid_filter(&out).then_some(out)
+    Filter::new(&out)
 }
 
 /// A name usable in `${username}`/`${clientid}`: non-empty and without `+`, `#` or `/`.
@@ -246,7 +246,7 @@ fn parse_rule(v: &Value) -> Result<Rule, String> {
 impl ClientRules {
     /// The decision of the first rule that applies to this check; `None` when none applies.
     /// `topic` is the topic (read, write) or the subscription filter (subscribe), as bytes:
-    /// see [`topic::matches_valid`] for why no UTF-8 check is needed.
+    /// see `topic::matches_valid` for why no UTF-8 check is needed.
     pub fn decide(&self, access: Access, topic: &[u8], qos: u8, retain: bool) -> Option<Decision> {
         let bit = 1u8.checked_shl(u32::from(qos)).unwrap_or(0);
         for r in &self.rules {
@@ -267,13 +267,16 @@ impl ClientRules {
                 (None, Permission::Allow) => false,
                 (None, Permission::Deny) => true,
                 (Some(f), permission) => match access {
-                    // `f` is a valid filter (checked when the names were filled in): equal to
-                    // it, the topic has no NUL, and for a topic no wildcard either.
-                    Access::Write if r.exact => f.as_bytes() == topic && !f.contains(['+', '#']),
-                    Access::Subscribe if r.exact => f.as_bytes() == topic,
-                    Access::Subscribe => topic::covers_valid(f.as_bytes(), topic),
+                    // `f` is a valid filter: equal to it, the topic has no NUL, and for a topic
+                    // no wildcard either.
+                    Access::Write if r.exact => {
+                        let f = f.as_str();
+                        f.as_bytes() == topic && !f.contains(['+', '#'])
+                    }
+                    Access::Subscribe if r.exact => f.as_str().as_bytes() == topic,
+                    Access::Subscribe => f.covers(topic),
                     Access::Read if r.exact && permission == Permission::Deny => false,
-                    _ => topic::matches_valid(f.as_bytes(), topic),
+                    _ => f.matches(topic),
                 },
             };
             if applies {

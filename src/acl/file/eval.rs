@@ -2,14 +2,14 @@
 One client's rules, compiled from the file: [`AclFile::for_client`] takes the client's user block
 (the anonymous block without a username) and the patterns that apply to it, fills `%u`/`%c` in
 once, and sorts the rules by what they can decide; [`ClientAcl::decide`] then answers a check
-with topic matches alone. The plugin compiles a connected client's rules at CONNECT and keeps
+with topic matches alone (each filter split into levels once, see `topic::Filter`). The plugin compiles a connected client's rules at CONNECT and keeps
 them in its session; [`AclFile::check`] compiles them for one request.
 */
 
 use std::sync::Arc;
 
 use super::{AclFile, Grant, Rule, RuleLevel, RuleRef, Segment};
-use crate::acl::topic;
+use crate::acl::topic::Filter;
 use crate::request::{Access, Decision};
 
 impl Grant {
@@ -32,10 +32,10 @@ struct Source {
     text: Arc<str>,
 }
 
-/// One rule with the client's names filled in: a valid filter.
+/// One rule with the client's names filled in.
 #[derive(Clone, Debug)]
 struct ClientRule {
-    filter: Box<str>,
+    filter: Filter,
     source: Source,
 }
 
@@ -44,8 +44,8 @@ impl ClientRule {
     /// filter.
     fn hits(&self, topic: &[u8], access: Access) -> bool {
         match access {
-            Access::Subscribe => topic::covers_valid(self.filter.as_bytes(), topic),
-            _ => topic::matches_valid(self.filter.as_bytes(), topic),
+            Access::Subscribe => self.filter.covers(topic),
+            _ => self.filter.matches(topic),
         }
     }
 }
@@ -104,10 +104,10 @@ impl ClientAcl {
 
     /// Decides one check: `Allow`, `Deny`, or `Defer` when no rule decides. For
     /// [`Access::Subscribe`] `topic` is the subscription filter. The topic is bytes, as the
-    /// broker passed it (see [`topic::matches_valid`]); the answer is the one for the text.
+    /// broker passed it (see `topic::matches_valid`); the answer is the one for the text.
     /// Allocates nothing.
     pub fn decide(&self, topic: &[u8], access: Access) -> Decision {
-        self.explain(topic, access).0
+        self.decide_with_source(topic, access).0
     }
 
     /// [`ClientAcl::decide`], also naming the rule that decided (`None` when the answer is
@@ -158,8 +158,8 @@ impl Rule {
 
     /// The rule's filter with `%u`/`%c` replaced (the rule applies: the names it uses are
     /// there). A usable name holds no `/`, `+` or `#`, so the filter keeps its levels and
-    /// stays valid.
-    fn fill(&self, user: &str, client: &str) -> ClientRule {
+    /// stays valid; `None` if it did not (never, but a rule that is not valid matches nothing).
+    fn fill(&self, user: &str, client: &str) -> Option<ClientRule> {
         let mut filter = String::new();
         for (i, level) in self.levels.iter().enumerate() {
             if i > 0 {
@@ -180,10 +180,10 @@ impl Rule {
                 }
             }
         }
-        ClientRule {
-            filter: filter.into(),
+        Some(ClientRule {
+            filter: Filter::new(&filter)?,
             source: self.source(),
-        }
+        })
     }
 }
 
@@ -225,7 +225,7 @@ impl AclFile {
         let rules = block
             .iter()
             .chain(patterns.iter().filter(|r| r.applies(user, client)))
-            .map(|r| (r.grant, r.fill(user.unwrap_or(""), client.unwrap_or(""))))
+            .filter_map(|r| Some((r.grant, r.fill(user.unwrap_or(""), client.unwrap_or(""))?)))
             .collect();
         let otherwise = if no_patterns && !self.patterns.is_empty() {
             Decision::Deny
@@ -240,6 +240,7 @@ impl AclFile {
 mod tests {
     use super::super::tests::{parse_ok, BASIC, WHOLE_TREE};
     use super::*;
+    use crate::acl::topic;
 
     // One named test per row:
     // `name: acl, username, client id, topic, access => decision;`
@@ -426,10 +427,14 @@ mod tests {
             .filter(|t| topic::valid_topic(t))
             .collect();
         for g in &filters {
-            let rule = Rule::new(1, g, Grant::Read, g, true).fill("u", "c");
+            let rule = Rule::new(1, g, Grant::Read, g, true)
+                .fill("u", "c")
+                .unwrap();
             // The same filter with the username spelled as a placeholder, filled with `a`.
             let templated = g.replace('a', "%u");
-            let pattern = Rule::new(1, &templated, Grant::Read, &templated, true).fill("a", "c");
+            let pattern = Rule::new(1, &templated, Grant::Read, &templated, true)
+                .fill("a", "c")
+                .unwrap();
             for f in &filters {
                 let expected = topic::covers(g, f);
                 let f = f.as_bytes();
