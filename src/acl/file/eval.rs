@@ -220,11 +220,15 @@ impl AclFile {
         // refuses it; its user rules still apply. (A `/` or empty name only leaves out the
         // patterns that would substitute it, see `usable_name`.)
         let wildcard = |n: &str| n.bytes().any(|b| matches!(b, b'+' | b'#'));
+        // A `deny` pattern still applies to such a client: no name may escape a deny.
         let no_patterns = username.is_some_and(wildcard) || wildcard(client_id);
-        let patterns: &[Rule] = if no_patterns { &[] } else { &self.patterns };
+        let patterns = self
+            .patterns
+            .iter()
+            .filter(|r| !no_patterns || r.grant == Grant::Deny);
         let rules = block
             .iter()
-            .chain(patterns.iter().filter(|r| r.applies(user, client)))
+            .chain(patterns.filter(|r| r.applies(user, client)))
             .filter_map(|r| Some((r.grant, r.fill(user.unwrap_or(""), client.unwrap_or(""))?)))
             .collect();
         let otherwise = if no_patterns && !self.patterns.is_empty() {
@@ -275,6 +279,11 @@ mod tests {
     }
 
     check_tests! {
+        // Found by the acl_file fuzz target: a wildcard name loses the pattern grants, never
+        // the pattern denials.
+        deny_pattern_holds_for_a_plus_client: "user u\ntopic readwrite +\npattern deny a/#\n", Some("u"), "+", "a", Read => Deny;
+        deny_pattern_with_user_holds_for_a_plus_client: "user carol\ntopic readwrite #\npattern deny %u-dev/x\n", Some("carol"), "+", "carol-dev/x", Read => Deny;
+        grant_pattern_still_lost_for_a_plus_client: "user u\npattern read a/#\n", Some("u"), "+", "a/b", Read => Deny;
         // One user per access keyword on `#`.
         tree_write_only_writes: WHOLE_TREE, Some("user01"), "c", "a/b", Write => Allow;
         tree_write_only_no_read: WHOLE_TREE, Some("user01"), "c", "a/b", Read => Defer;
