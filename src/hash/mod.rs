@@ -25,12 +25,14 @@
 //! To keep a hostile or mistaken password file from stalling the broker thread, parameters are
 //! bounded at parse time: at most [`MAX_PBKDF2_ITERATIONS`] PBKDF2 iterations (counted per
 //! output block), bcrypt cost at most [`MAX_BCRYPT_COST`], Argon2 memory at most
-//! [`MAX_ARGON2_MEMORY_KIB`] KiB and time cost at most [`MAX_ARGON2_TIME_COST`] (and at most four
-//! passes over 1 GiB). PBKDF2 keys must be 16 to 256 bytes, salts 1 to 1024 bytes.
+//! [`MAX_ARGON2_MEMORY_KIB`] KiB, time cost at most [`MAX_ARGON2_TIME_COST`] and memory × passes
+//! at most [`MAX_ARGON2_WORK`] KiB. PBKDF2 keys must be 16 to 256 bytes, salts 1 to 1024 bytes.
+//! Below the ceilings, [`PasswordHash::above_usual_cost`] tells the hashes that cost more than
+//! any tool's default (the password file warns about them); `cost.rs` explains the figures.
 //!
 //! This file holds the types and picks the parser by prefix; `parse.rs` decodes each format,
-//! `verify.rs` checks a password against a parsed hash, `generate.rs` makes new hashes (for
-//! `mosq-auth passwd`).
+//! `verify.rs` checks a password against a parsed hash, `cost.rs` holds the cost limits and the
+//! decoy hash for unknown users, `generate.rs` makes new hashes (for `mosq-auth passwd`).
 
 use std::fmt;
 
@@ -38,20 +40,18 @@ use argon2::{Algorithm as Argon2Algorithm, Params as Argon2Params, Version};
 use sha2::{Sha256, Sha512};
 use zeroize::Zeroizing;
 
+mod cost;
 mod generate;
 mod parse;
 mod verify;
 
+pub use cost::{
+    most_common_cost, CostClass, MAX_ARGON2_MEMORY_KIB, MAX_ARGON2_TIME_COST, MAX_ARGON2_WORK,
+    MAX_BCRYPT_COST, MAX_PBKDF2_ITERATIONS, USUAL_ARGON2_MEMORY_KIB, USUAL_ARGON2_WORK,
+    USUAL_BCRYPT_COST, USUAL_PBKDF2_WORK,
+};
 pub use generate::{hash_password, hash_password_with, Scheme};
 
-/// Largest accepted PBKDF2 iteration count (checked at parse time).
-pub const MAX_PBKDF2_ITERATIONS: u32 = 10_000_000;
-/// Largest accepted bcrypt cost (2^20 rounds, about a minute per check).
-pub const MAX_BCRYPT_COST: u32 = 20;
-/// Largest accepted Argon2 memory cost in KiB (1 GiB).
-pub const MAX_ARGON2_MEMORY_KIB: u32 = 1024 * 1024;
-/// Largest accepted Argon2 time cost (passes over memory).
-pub const MAX_ARGON2_TIME_COST: u32 = 1_000;
 /// Longest accepted hash string.
 const MAX_HASH_STR_LEN: usize = 4096;
 

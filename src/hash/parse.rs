@@ -11,11 +11,8 @@ use zeroize::Zeroizing;
 
 use super::{
     HashError, Inner, Pbkdf2Kind, Prf, SaltEncoding, MAX_ARGON2_MEMORY_KIB, MAX_ARGON2_TIME_COST,
-    MAX_BCRYPT_COST, MAX_PBKDF2_ITERATIONS,
+    MAX_ARGON2_WORK, MAX_BCRYPT_COST, MAX_PBKDF2_ITERATIONS,
 };
-
-/// Largest accepted Argon2 work, memory (KiB) times passes: four passes over 1 GiB.
-const MAX_ARGON2_WORK: u64 = 4 * 1024 * 1024;
 /// Largest accepted Argon2 parallelism (lanes); tools write 1 to 8.
 const MAX_ARGON2_LANES: u32 = 64;
 /// Shortest accepted PBKDF2 key / digest, in bytes. Shorter keys would make random guesses
@@ -83,9 +80,12 @@ fn parse_iterations(field: &str) -> Result<u32, HashError> {
     if field.is_empty() || !field.bytes().all(|b| b.is_ascii_digit()) {
         return Err(HashError::new("iteration count is not a decimal number"));
     }
-    let n: u32 = field
-        .parse()
-        .map_err(|_| HashError::new("iteration count too large"))?;
+    // `field` is digits only: naming it shows a parameter, nothing of the salt or key.
+    let n: u32 = field.parse().map_err(|_| {
+        HashError(format!(
+            "PBKDF2 iteration count {field} is above the limit of {MAX_PBKDF2_ITERATIONS}"
+        ))
+    })?;
     check_iterations(n)?;
     Ok(n)
 }
@@ -96,7 +96,7 @@ pub(super) fn check_iterations(n: u32) -> Result<(), HashError> {
     }
     if n > MAX_PBKDF2_ITERATIONS {
         return Err(HashError(format!(
-            "iteration count too large (limit {MAX_PBKDF2_ITERATIONS})"
+            "PBKDF2 iteration count {n} is above the limit of {MAX_PBKDF2_ITERATIONS}"
         )));
     }
     Ok(())
@@ -123,7 +123,8 @@ fn check_key(key: &[u8], prf: Prf, iterations: u32) -> Result<(), HashError> {
     let blocks = key.len().div_ceil(prf.output_len()) as u64;
     if blocks * u64::from(iterations) > u64::from(MAX_PBKDF2_ITERATIONS) {
         return Err(HashError(format!(
-            "iteration count times key blocks too large (limit {MAX_PBKDF2_ITERATIONS})"
+            "PBKDF2 iteration count {iterations} times {blocks} key blocks is above the limit of \
+             {MAX_PBKDF2_ITERATIONS}"
         )));
     }
     Ok(())
@@ -268,7 +269,7 @@ pub(super) fn parse_bcrypt(rest: &str) -> Result<Inner, HashError> {
     }
     if cost > MAX_BCRYPT_COST {
         return Err(HashError(format!(
-            "bcrypt cost too large (limit {MAX_BCRYPT_COST})"
+            "bcrypt cost {cost} is above the limit of {MAX_BCRYPT_COST}"
         )));
     }
     if body.len() != 53 || !body.is_ascii() {
@@ -323,32 +324,43 @@ pub(super) fn parse_argon2(s: &str) -> Result<Inner, HashError> {
     }
     // Checked before argon2 sees them: its own parameter arithmetic can overflow (and panic in
     // builds with overflow checks) on values such as p=1100000000.
-    let too_large =
-        |name: &str, limit: u32| phc.params.get_decimal(name).is_some_and(|v| v > limit);
-    if too_large("m", MAX_ARGON2_MEMORY_KIB) {
-        return Err(HashError(format!(
-            "argon2 memory cost too large (limit {MAX_ARGON2_MEMORY_KIB} KiB)"
-        )));
+    let above = |name: &str, limit: u32| phc.params.get_decimal(name).filter(|&v| v > limit);
+    let memory_error = |m: u32| {
+        HashError(format!(
+            "argon2 memory cost m={m} KiB is above the limit of {MAX_ARGON2_MEMORY_KIB} KiB ({} MiB)",
+            MAX_ARGON2_MEMORY_KIB / 1024
+        ))
+    };
+    let time_error = |t: u32| {
+        HashError(format!(
+            "argon2 time cost t={t} is above the limit of {MAX_ARGON2_TIME_COST}"
+        ))
+    };
+    if let Some(m) = above("m", MAX_ARGON2_MEMORY_KIB) {
+        return Err(memory_error(m));
     }
-    if too_large("t", MAX_ARGON2_TIME_COST) {
-        return Err(HashError::new("argon2 time cost too large"));
+    if let Some(t) = above("t", MAX_ARGON2_TIME_COST) {
+        return Err(time_error(t));
     }
-    if too_large("p", MAX_ARGON2_LANES) {
+    if let Some(p) = above("p", MAX_ARGON2_LANES) {
         return Err(HashError(format!(
-            "argon2 parallelism too large (limit {MAX_ARGON2_LANES})"
+            "argon2 parallelism p={p} is above the limit of {MAX_ARGON2_LANES}"
         )));
     }
     let params = Argon2Params::try_from(&phc)
         .map_err(|e| HashError(format!("bad argon2 parameters: {e}")))?;
-    if params.m_cost() > MAX_ARGON2_MEMORY_KIB {
-        return Err(HashError(format!(
-            "argon2 memory cost too large (limit {MAX_ARGON2_MEMORY_KIB} KiB)"
-        )));
+    let (m, t) = (params.m_cost(), params.t_cost());
+    if m > MAX_ARGON2_MEMORY_KIB {
+        return Err(memory_error(m));
     }
-    if params.t_cost() > MAX_ARGON2_TIME_COST
-        || u64::from(params.m_cost()) * u64::from(params.t_cost()) > MAX_ARGON2_WORK
-    {
-        return Err(HashError::new("argon2 time cost too large"));
+    if t > MAX_ARGON2_TIME_COST {
+        return Err(time_error(t));
+    }
+    if u64::from(m) * u64::from(t) > MAX_ARGON2_WORK {
+        return Err(HashError(format!(
+            "argon2 memory x passes (m={m} KiB x t={t}) is above the limit of {MAX_ARGON2_WORK} KiB ({} GiB)",
+            MAX_ARGON2_WORK / (1024 * 1024)
+        )));
     }
     if !params.keyid().is_empty() {
         return Err(HashError::new("argon2 keyid (secret key) is not supported"));
@@ -381,8 +393,8 @@ mod tests {
         ("$6$Z5MQud!y0Ume9EPH$A8bplGBWKeYFpbDS91/NNGbX80aCaKAEDr7wOhdswPYvOsaiGh446+6IF5fag7EjV8GzirudJsQOV3ubA4sh1Q==", AUTO, "bad base64 in salt"),
         ("$6$Z5MQud/y0Ume9EPH$A8bplGBWKeYFpbDS91/NNGbX80aCaKAEDr7wOhdswPYvOsaiGh446+6IF5fag7EjV8GzirudJsQOV3ubA4sh1Q==$", AUTO, "too many fields"),
         ("$7$0$grYp4HSubeoPDruP$ubHy+8iIvU+SHfznxfU0u1hqZZrMw0C18+rUVazx9kf1gtCaRAUjqzeJi549muZ4iETMPYS/NY0w/hPUr4ccaw==", AUTO, "iteration count 0"),
-        ("$7$10000001$grYp4HSubeoPDruP$ubHy+8iIvU+SHfznxfU0u1hqZZrMw0C18+rUVazx9kf1gtCaRAUjqzeJi549muZ4iETMPYS/NY0w/hPUr4ccaw==", AUTO, "iteration count too large"),
-        ("$7$99999999999$grYp4HSubeoPDruP$ubHy+8iIvU+SHfznxfU0u1hqZZrMw0C18+rUVazx9kf1gtCaRAUjqzeJi549muZ4iETMPYS/NY0w/hPUr4ccaw==", AUTO, "iteration count too large"),
+        ("$7$2000001$grYp4HSubeoPDruP$ubHy+8iIvU+SHfznxfU0u1hqZZrMw0C18+rUVazx9kf1gtCaRAUjqzeJi549muZ4iETMPYS/NY0w/hPUr4ccaw==", AUTO, "PBKDF2 iteration count 2000001 is above the limit of 2000000"),
+        ("$7$99999999999$grYp4HSubeoPDruP$ubHy+8iIvU+SHfznxfU0u1hqZZrMw0C18+rUVazx9kf1gtCaRAUjqzeJi549muZ4iETMPYS/NY0w/hPUr4ccaw==", AUTO, "PBKDF2 iteration count 99999999999 is above the limit of 2000000"),
         ("$7$-101$grYp4HSubeoPDruP$ubHy+8iIvU+SHfznxfU0u1hqZZrMw0C18+rUVazx9kf1gtCaRAUjqzeJi549muZ4iETMPYS/NY0w/hPUr4ccaw==", AUTO, "not a decimal number"),
         ("$7$+101$grYp4HSubeoPDruP$ubHy+8iIvU+SHfznxfU0u1hqZZrMw0C18+rUVazx9kf1gtCaRAUjqzeJi549muZ4iETMPYS/NY0w/hPUr4ccaw==", AUTO, "not a decimal number"),
         ("$7$101$grYp4HSubeoPDruP", AUTO, "truncated"),
@@ -393,8 +405,8 @@ mod tests {
         ("PBKDF2$md5$901$sYxFqJmT0k3yTHMP$dqSoC1DDVfYoWPlyeaowmkpiesMXBW86", AUTO, "unsupported PBKDF2 digest"),
         ("PBKDF2$sha256$901$sYxFqJmT0k3yTHMP", AUTO, "truncated"),
         ("PBKDF2$sha256$0$sYxFqJmT0k3yTHMP$dqSoC1DDVfYoWPlyeaowmkpiesMXBW86", AUTO, "iteration count 0"),
-        ("PBKDF2$sha256$20000000$sYxFqJmT0k3yTHMP$dqSoC1DDVfYoWPlyeaowmkpiesMXBW86", AUTO, "iteration count too large"),
-        ("PBKDF2$sha1$9000000$sYxFqJmT0k3yTHMP$dqSoC1DDVfYoWPlyeaowmkpiesMXBW86", AUTO, "times key blocks"),
+        ("PBKDF2$sha256$20000000$sYxFqJmT0k3yTHMP$dqSoC1DDVfYoWPlyeaowmkpiesMXBW86", AUTO, "PBKDF2 iteration count 20000000 is above the limit of 2000000"),
+        ("PBKDF2$sha1$1500000$sYxFqJmT0k3yTHMP$dqSoC1DDVfYoWPlyeaowmkpiesMXBW86", AUTO, "PBKDF2 iteration count 1500000 times 2 key blocks is above the limit of 2000000"),
         ("PBKDF2$sha256$901$sYxFqJmT0k3yTHMP$dqSoC1DDVfYo!PlyeaowmkpiesMXBW86", AUTO, "bad base64 in key"),
         ("PBKDF2$sha256$901$sYxFqJmT0k3yTHMP$dqSoC1DDVfYo", AUTO, "key shorter than 16 bytes"),
         ("PBKDF2$sha256$901$not-b64!salt$f7Hx+cj3v1yti6cl+PdOmSa/jtUGOK47", B64, "bad base64 in salt"),
@@ -406,15 +418,17 @@ mod tests {
         ("$pbkdf2-sha512$i=1,i=2,l=64$yMnKy8zNzs/Q0dLT1NXW1w$FCYd0Wr69JBlH6mXK+W6KLx79DmTLPBLZiZlp4mPl51JGBqGLzm/np5A8PP2Sx2pZXOgYzwRBsSV0CEolS2KTw", AUTO, "duplicate"),
         ("$pbkdf2-sha512$i=1000,l=64$yMnKy8zNzs/Q0dLT1NXW1w$FCYd0Wr69JBlH6mXK+W6KLx79DmTLPB.ZiZlp4mPl51JGBqGLzm/np5A8PP2Sx2pZXOgYzwRBsSV0CEolS2KTw", AUTO, "bad base64 in key"),
         ("$pbkdf2-sha512$i=1000,l=32$plainsalt$iT+UembYyiopPS8g6xbJZNLAbuH9Oa7x3ZE9cA3R2t4", AUTO, "bad base64 in salt"),
-        ("$2b$31$Pay4B0xNyk6gt0kyFmqTruGyfOQAl4emJrNlJ95c.7rRnipsO.Xum", AUTO, "bcrypt cost too large"),
-        ("$2b$21$Pay4B0xNyk6gt0kyFmqTruGyfOQAl4emJrNlJ95c.7rRnipsO.Xum", AUTO, "bcrypt cost too large"),
+        ("$2b$31$Pay4B0xNyk6gt0kyFmqTruGyfOQAl4emJrNlJ95c.7rRnipsO.Xum", AUTO, "bcrypt cost 31 is above the limit of 16"),
+        ("$2b$21$Pay4B0xNyk6gt0kyFmqTruGyfOQAl4emJrNlJ95c.7rRnipsO.Xum", AUTO, "bcrypt cost 21 is above the limit of 16"),
+        ("$2b$17$Pay4B0xNyk6gt0kyFmqTruGyfOQAl4emJrNlJ95c.7rRnipsO.Xum", AUTO, "bcrypt cost 17 is above the limit of 16"),
         ("$2b$03$Pay4B0xNyk6gt0kyFmqTruGyfOQAl4emJrNlJ95c.7rRnipsO.Xum", AUTO, "below 4"),
         ("$2b$4$Pay4B0xNyk6gt0kyFmqTruGyfOQAl4emJrNlJ95c.7rRnipsO.Xum", AUTO, "two digits"),
         ("$2b$04$Pay4B0xNyk6gt0kyFmqTruGyfOQAl4emJrNlJ95c.7rRnipsO.Xu", AUTO, "53 characters"),
         ("$2b$04$Pay4B0xNyk6gt0kyFmqTruGyfOQAl4emJrNlJ95c.7rRnipsO+Xum", AUTO, "bad base64 in bcrypt hash"),
         ("$2b$04$", AUTO, "empty field"),
-        ("$argon2id$v=19$m=2000000,t=1,p=1$c2FsdHNhbHRzYWx0MTIzNA$amASw6WNEyiY4ZpMnhenHogVbBrjYatoMG3ELQut1dg", AUTO, "memory cost too large"),
-        ("$argon2id$v=19$m=65536,t=100,p=1$c2FsdHNhbHRzYWx0MTIzNA$amASw6WNEyiY4ZpMnhenHogVbBrjYatoMG3ELQut1dg", AUTO, "time cost too large"),
+        ("$argon2id$v=19$m=2000000,t=1,p=1$c2FsdHNhbHRzYWx0MTIzNA$amASw6WNEyiY4ZpMnhenHogVbBrjYatoMG3ELQut1dg", AUTO, "argon2 memory cost m=2000000 KiB is above the limit of 262144 KiB (256 MiB)"),
+        ("$argon2id$v=19$m=65536,t=100,p=1$c2FsdHNhbHRzYWx0MTIzNA$amASw6WNEyiY4ZpMnhenHogVbBrjYatoMG3ELQut1dg", AUTO, "argon2 memory x passes (m=65536 KiB x t=100) is above the limit of 1048576 KiB (1 GiB)"),
+        ("$argon2id$v=19$m=4096,t=300,p=1$c2FsdHNhbHRzYWx0MTIzNA$amASw6WNEyiY4ZpMnhenHogVbBrjYatoMG3ELQut1dg", AUTO, "argon2 time cost t=300 is above the limit of 256"),
         ("$argon2id$v=19$m=4096,t=3,p=2$c2FsdA$amASw6WNEyiY4ZpMnhenHogVbBrjYatoMG3ELQut1dg", AUTO, "salt shorter"),
         ("$argon2id$v=18$m=4096,t=3,p=2$c2FsdHNhbHRzYWx0MTIzNA$amASw6WNEyiY4ZpMnhenHogVbBrjYatoMG3ELQut1dg", AUTO, "unknown argon2 version"),
         ("$argon2x$v=19$m=4096,t=3,p=2$c2FsdHNhbHRzYWx0MTIzNA$amASw6WNEyiY4ZpMnhenHogVbBrjYatoMG3ELQut1dg", AUTO, "unknown argon2 variant"),
@@ -429,9 +443,18 @@ mod tests {
         let good = crate::hash::hash_password(crate::hash::Scheme::Argon2id, b"pw");
         assert!(good.contains("m=4096,t=3,p=2"), "{good}");
         for (params, what) in [
-            ("m=4096,t=3,p=1100000000", "parallelism too large"),
-            ("m=4294967295,t=3,p=2", "memory cost too large"),
-            ("m=4096,t=4294967295,p=2", "time cost too large"),
+            (
+                "m=4096,t=3,p=1100000000",
+                "parallelism p=1100000000 is above the limit of 64",
+            ),
+            (
+                "m=4294967295,t=3,p=2",
+                "memory cost m=4294967295 KiB is above the limit",
+            ),
+            (
+                "m=4096,t=4294967295,p=2",
+                "time cost t=4294967295 is above the limit of 256",
+            ),
         ] {
             let bad = good.replace("m=4096,t=3,p=2", params);
             let err = super::parse_argon2(&bad).err().expect(params);

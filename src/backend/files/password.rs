@@ -1,10 +1,22 @@
 //! The password file: `user:hash` lines, every hash parsed at load time.
+//!
+//! Costs: a hash above the hard ceilings of [`crate::hash`] (bcrypt cost 16, PBKDF2 2,000,000
+//! iterations, argon2 256 MiB or 1 GiB × passes) is a malformed line: its user is locked out
+//! and the line is reported as `file:line: ...` naming the parameter and the limit. Hashes that
+//! cost more than any tool's default ([`PasswordHash::above_usual_cost`]) are accepted and
+//! listed in one warning per load (user names and parameters, never a hash).
+//!
+//! Timing: a user absent from the file (or locked out) costs a check against a *decoy* hash
+//! ([`PasswordHash::decoy`]: the file's most common scheme and cost, random salt and key,
+//! built at load time) before the answer, which stays what it was (defer, or deny). Without
+//! it, an unknown user is answered in microseconds and a known one in the time of its hash, so
+//! the answer time would tell which users exist.
 
 use std::collections::HashMap;
 use std::fs;
 use std::path::Path;
 
-use crate::hash::{PasswordHash, SaltEncoding};
+use crate::hash::{most_common_cost, PasswordHash, SaltEncoding};
 use crate::request::Decision;
 use crate::text::{self, Line};
 
@@ -27,10 +39,16 @@ fn fingerprint(hash: &str) -> u64 {
     FINGERPRINT_KEY.hash_one(hash)
 }
 
+/// Users with a hash above the usual cost named in the load warning; the rest are counted.
+const MAX_NAMED_COSTLY_USERS: usize = 10;
+
 /// A parsed password file.
 #[derive(Clone, Debug, Default)]
 pub struct PasswordFile {
     users: HashMap<String, UserEntry>,
+    /// What a user without a valid hash is checked against ([`PasswordHash::decoy`]): `None`
+    /// when the file has no valid hash or the decoy is turned off.
+    decoy: Option<PasswordHash>,
 }
 
 impl PasswordFile {
@@ -39,10 +57,15 @@ impl PasswordFile {
     ///
     /// A comment may hold any bytes. A line that is not UTF-8 locks out its user when the name
     /// is readable, and is ignored otherwise (no client can send such a name).
+    ///
+    /// Hashes that cost more than usual add one warning at the end, listing their users (see
+    /// the module docs); the decoy for users without a hash is built here.
     pub fn parse(path: &Path, bytes: &[u8], salt: SaltEncoding) -> (PasswordFile, Vec<String>) {
         let mut users: HashMap<String, UserEntry> = HashMap::new();
         let mut first_line: HashMap<String, usize> = HashMap::new();
         let mut warnings = Vec::new();
+        // Users with a valid hash, in file order (for a deterministic decoy and warning).
+        let mut valid: Vec<String> = Vec::new();
         for (lineno, raw) in text::lines(bytes) {
             let where_ = format!("{}:{lineno}", path.display());
             let raw = match raw {
@@ -86,7 +109,10 @@ impl PasswordFile {
             }
             first_line.insert(user.to_string(), lineno);
             let entry = match PasswordHash::parse(hash.trim(), salt) {
-                Ok(h) => UserEntry::Hash(h, fingerprint(hash.trim())),
+                Ok(h) => {
+                    valid.push(user.to_string());
+                    UserEntry::Hash(h, fingerprint(hash.trim()))
+                }
                 Err(e) => {
                     warnings.push(format!("{where_}: user '{user}' is locked out: {e}"));
                     UserEntry::Locked
@@ -94,7 +120,36 @@ impl PasswordFile {
             };
             users.insert(user.to_string(), entry);
         }
-        (PasswordFile { users }, warnings)
+        let hash_of = |user: &String| match users.get(user) {
+            Some(UserEntry::Hash(h, _)) => Some(h),
+            _ => None,
+        };
+        let costly: Vec<String> = valid
+            .iter()
+            .filter_map(|u| Some(format!("{u} ({})", hash_of(u)?.above_usual_cost()?)))
+            .collect();
+        if !costly.is_empty() {
+            warnings.push(costly_warning(path, &costly));
+        }
+        let decoy = most_common_cost(valid.iter().filter_map(hash_of)).map(PasswordHash::decoy);
+        (PasswordFile { users, decoy }, warnings)
+    }
+
+    /// Turns the decoy check of users without a hash on (the default, after a parse) or off.
+    /// Off, an unknown or locked-out user is answered at once, and its answer time tells that
+    /// it has no valid hash in this file. Turning it back on without a reparse has no effect.
+    pub fn set_unknown_user_decoy(&mut self, on: bool) {
+        if !on {
+            self.decoy = None;
+        }
+    }
+
+    /// Checks `password` against the decoy, if any, and forgets the result: what a user without
+    /// a hash costs (see the module docs).
+    fn spend_like_a_user(&self, password: &[u8]) {
+        if let Some(decoy) = &self.decoy {
+            std::hint::black_box(decoy.verify(std::hint::black_box(password)));
+        }
     }
 
     /// Reads and parses the file at `path`.
@@ -113,10 +168,14 @@ impl PasswordFile {
         self.users.len()
     }
 
-    /// Returns true if and only if `username` has a hash that is slow to verify
-    /// ([`PasswordHash::is_slow`]).
+    /// Returns true if and only if checking `username` is slow ([`PasswordHash::is_slow`]):
+    /// its own hash, or for a user without one (unknown, locked out) the decoy it is checked
+    /// against.
     pub fn is_slow(&self, username: &str) -> bool {
-        matches!(self.users.get(username), Some(UserEntry::Hash(h, _)) if h.is_slow())
+        match self.users.get(username) {
+            Some(UserEntry::Hash(h, _)) => h.is_slow(),
+            _ => self.decoy.as_ref().is_some_and(PasswordHash::is_slow),
+        }
     }
 
     /// A fingerprint of `username`'s hash that changes when the hash does (`None`: no such
@@ -135,11 +194,18 @@ impl PasswordFile {
     }
 
     /// Checks a password: `Defer` for an unknown user; `Deny` for a locked one or a mismatch.
-    /// (An empty password never gets here: the chain refuses it first.)
+    /// (An empty password never gets here: the chain refuses it first.) An unknown or locked
+    /// user first costs a check against the decoy, whose result is ignored.
     pub fn check(&self, username: &str, password: &[u8]) -> Decision {
         match self.users.get(username) {
-            None => Decision::Defer,
-            Some(UserEntry::Locked) => Decision::Deny,
+            None => {
+                self.spend_like_a_user(password);
+                Decision::Defer
+            }
+            Some(UserEntry::Locked) => {
+                self.spend_like_a_user(password);
+                Decision::Deny
+            }
             Some(UserEntry::Hash(h, _)) => {
                 if h.verify(password) {
                     Decision::Allow
@@ -149,6 +215,26 @@ impl PasswordFile {
             }
         }
     }
+}
+
+/// The one warning line about hashes above the usual cost: the users (the first
+/// [`MAX_NAMED_COSTLY_USERS`], with the parameter), a count of the rest, what it costs.
+fn costly_warning(path: &Path, costly: &[String]) -> String {
+    let n = costly.len();
+    let mut names = costly[..n.min(MAX_NAMED_COSTLY_USERS)].join(", ");
+    if n > MAX_NAMED_COSTLY_USERS {
+        names.push_str(&format!(" and {} more", n - MAX_NAMED_COSTLY_USERS));
+    }
+    let users = if n == 1 {
+        "user has a hash"
+    } else {
+        "users have hashes"
+    };
+    format!(
+        "{}: {n} {users} above the usual cost, and every login attempt with a wrong password \
+         costs the broker that much time: {names}",
+        path.display()
+    )
 }
 
 #[cfg(test)]
@@ -200,5 +286,169 @@ mod tests {
         assert_eq!(file.check("alice", b"pw"), Decision::Allow);
         assert_eq!(file.check("carol", b"pw"), Decision::Allow);
         assert_eq!(file.check("bob", b"x"), Decision::Deny);
+    }
+}
+
+#[cfg(test)]
+mod cost_tests {
+    //! Cost ceilings, the load warning and the decoy for users without a hash.
+
+    use super::*;
+    use crate::hash::{hash_password_with, SaltEncoding, Scheme};
+    use std::time::{Duration, Instant};
+
+    /// bcrypt strings with a given cost (parse only: never verified, cost 13+ takes seconds).
+    fn bcrypt(cost: u32) -> String {
+        format!("$2b${cost:02}$Pay4B0xNyk6gt0kyFmqTruGyfOQAl4emJrNlJ95c.7rRnipsO.Xum")
+    }
+
+    fn parse(text: &str) -> (PasswordFile, Vec<String>) {
+        PasswordFile::parse(Path::new("/etc/pw"), text.as_bytes(), SaltEncoding::Auto)
+    }
+
+    #[test]
+    fn a_hash_above_the_ceiling_is_a_malformed_line_naming_parameter_and_limit() {
+        // Two fast users keep the decoy (what a locked-out alice costs) fast.
+        let fast = hash_password_with(Scheme::Mosquitto6, b"pw", None).unwrap();
+        let text = format!(
+            "alice:{}\nbob:{}\nc:{fast}\nd:{fast}\n",
+            bcrypt(17),
+            bcrypt(16)
+        );
+        let (file, warnings) = parse(&text);
+        assert_eq!(
+            warnings[0],
+            "/etc/pw:1: user 'alice' is locked out: bcrypt cost 17 is above the limit of 16"
+        );
+        assert_eq!(file.check("alice", b"x"), Decision::Deny);
+        assert!(file.contains("bob") && file.fingerprint("bob").is_some());
+        assert!(file.fingerprint("alice").is_none());
+    }
+
+    #[test]
+    fn hashes_above_the_usual_cost_give_one_warning_naming_users_never_hashes() {
+        let fast = hash_password_with(Scheme::Mosquitto7, b"pw", None).unwrap();
+        let text = format!(
+            "alice:{}\nbob:{fast}\ncarol:{}\ndave:{}\n",
+            bcrypt(13),
+            bcrypt(14),
+            bcrypt(12)
+        );
+        let (file, warnings) = parse(&text);
+        assert_eq!(
+            warnings,
+            vec![
+                "/etc/pw: 2 users have hashes above the usual cost, and every login attempt \
+                 with a wrong password costs the broker that much time: alice (bcrypt cost 13 \
+                 > 12), carol (bcrypt cost 14 > 12)"
+                    .to_string()
+            ]
+        );
+        assert!(!warnings[0].contains("Pay4B0x"));
+        assert_eq!(file.len(), 4);
+        // Many users: ten named, the rest counted.
+        let text: String = (0..25)
+            .map(|i| format!("u{i:02}:{}\n", bcrypt(13)))
+            .collect();
+        let (_, warnings) = parse(&text);
+        assert_eq!(warnings.len(), 1);
+        assert!(
+            warnings[0].starts_with("/etc/pw: 25 users have hashes above the usual cost"),
+            "{}",
+            warnings[0]
+        );
+        assert!(warnings[0].contains("u09 (bcrypt cost 13 > 12) and 15 more"));
+        assert!(!warnings[0].contains("u10"));
+    }
+
+    #[test]
+    fn mosquitto_passwd_defaults_load_without_a_warning() {
+        // 2.0's `$7$` (101 iterations), 2.1's `$7$` (1,000) and `$6$`, and the test-time
+        // `mosquitto_passwd` itself when installed.
+        let mut text = String::new();
+        for (i, work) in [None, Some(1_000)].into_iter().enumerate() {
+            let h = hash_password_with(Scheme::Mosquitto7, b"pw", work).unwrap();
+            text.push_str(&format!("m7_{i}:{h}\n"));
+        }
+        let h = hash_password_with(Scheme::Mosquitto6, b"pw", None).unwrap();
+        text.push_str(&format!("m6:{h}\n"));
+        let (_, warnings) = parse(&text);
+        assert_eq!(warnings, Vec::<String>::new());
+    }
+
+    /// The shortest of `n` runs of `f` (the least disturbed by other work on the machine).
+    fn fastest(n: usize, mut f: impl FnMut()) -> Duration {
+        (0..n)
+            .map(|_| {
+                let t = Instant::now();
+                f();
+                t.elapsed()
+            })
+            .min()
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn an_unknown_user_costs_about_what_a_wrong_password_costs_and_still_defers() {
+        // 5,000 iterations: a few ms in a debug build, far above the cost of a map lookup.
+        let h = |pw: &[u8]| hash_password_with(Scheme::Mosquitto7, pw, Some(5_000)).unwrap();
+        let fast = hash_password_with(Scheme::Mosquitto6, b"pw", None).unwrap();
+        let text = format!(
+            "alice:{}\nbob:{}\ncarol:{}\nfast:{fast}\nlocked:$7$garbage\n",
+            h(b"a"),
+            h(b"b"),
+            h(b"c")
+        );
+        let (mut file, _) = parse(&text);
+        let known = fastest(5, || {
+            assert_eq!(file.check("alice", b"wrong"), Decision::Deny)
+        });
+        let unknown = fastest(5, || {
+            assert_eq!(file.check("mallory", b"wrong"), Decision::Defer)
+        });
+        let locked = fastest(5, || {
+            assert_eq!(file.check("locked", b"wrong"), Decision::Deny)
+        });
+        assert!(
+            unknown * 3 >= known && unknown <= known * 3,
+            "unknown user {unknown:?}, known user with a wrong password {known:?}"
+        );
+        assert!(locked * 3 >= known, "locked {locked:?}, known {known:?}");
+        // The right password still works; is_slow agrees with what a check costs.
+        assert_eq!(file.check("alice", b"a"), Decision::Allow);
+        assert!(file.is_slow("alice") && file.is_slow("mallory") && file.is_slow("locked"));
+        assert!(!file.is_slow("fast"));
+        // Without the decoy, the unknown user is answered at once (the difference the decoy
+        // hides), and is no longer slow.
+        file.set_unknown_user_decoy(false);
+        let bare = fastest(5, || {
+            assert_eq!(file.check("mallory", b"wrong"), Decision::Defer)
+        });
+        assert!(bare * 3 < known, "bare {bare:?}, known {known:?}");
+        assert!(!file.is_slow("mallory"));
+    }
+
+    #[test]
+    fn the_decoy_follows_the_most_common_cost_and_is_no_users_hash() {
+        let slow = |pw: &[u8]| hash_password_with(Scheme::Mosquitto7, pw, Some(5_000)).unwrap();
+        let fast = |pw: &[u8]| hash_password_with(Scheme::Mosquitto6, pw, None).unwrap();
+        // Mostly fast users: the decoy is fast, and an unknown user is not slow.
+        let text = format!("a:{}\nb:{}\nc:{}\n", fast(b"pw"), fast(b"pw"), slow(b"pw"));
+        let (file, _) = parse(&text);
+        assert_eq!(file.decoy.as_ref().map(|d| d.scheme()), Some("sha512-$6$"));
+        assert!(!file.is_slow("nobody"));
+        // Mostly slow users: the decoy is slow.
+        let text = format!("a:{}\nb:{}\nc:{}\n", slow(b"pw"), fast(b"pw"), slow(b"pw"));
+        let (file, _) = parse(&text);
+        let decoy = file.decoy.as_ref().expect("a decoy");
+        assert_eq!(decoy.scheme(), "pbkdf2-sha512-$7$");
+        assert!(file.is_slow("nobody"));
+        // No user's password opens the decoy, so it cannot be any user's hash.
+        assert!(!decoy.verify(b"pw"));
+        // No valid hash, no decoy: nothing to imitate.
+        let (file, _) = parse("x:$7$garbage\n");
+        assert!(file.decoy.is_none());
+        assert_eq!(file.check("x", b"pw"), Decision::Deny);
+        assert_eq!(file.check("y", b"pw"), Decision::Defer);
     }
 }
