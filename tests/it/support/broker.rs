@@ -9,6 +9,11 @@
 //! The broker is `MOSQUITTO_BIN` when set (e.g. a 2.1 built into `target/`, run with its
 //! `LD_LIBRARY_PATH`, which the broker inherits unchanged), else `mosquitto` on `PATH`,
 //! `/usr/sbin` or `/usr/local/sbin`.
+//!
+//! `MOSQ_AUTH_TEST_BROKER_WRAPPER` (words split on whitespace) is the default
+//! [`Start::wrapper`]: every broker a test starts runs under it, e.g. `scripts/valgrind.sh`'s
+//! `valgrind --tool=memcheck ...`. With a wrapper set, a broker gets [`start_wait`] to listen
+//! instead of 20 s.
 
 use std::fmt;
 use std::fs;
@@ -19,8 +24,27 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-/// How long a broker may take to listen (long enough for one run under valgrind).
-const START_WAIT: Duration = Duration::from_secs(20);
+/// The environment variable whose words are the default [`Start::wrapper`].
+pub const WRAPPER_ENV: &str = "MOSQ_AUTH_TEST_BROKER_WRAPPER";
+
+/// The default wrapper: the words of `MOSQ_AUTH_TEST_BROKER_WRAPPER`, empty when unset.
+pub fn default_wrapper() -> Vec<String> {
+    std::env::var(WRAPPER_ENV)
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(str::to_string)
+        .collect()
+}
+
+/// How long a broker may take to listen: 20 s, or 120 s under a wrapper (valgrind's memcheck
+/// starts mosquitto and the plugin in 5 to 15 s on two busy cores).
+pub fn start_wait(wrapper: &[String]) -> Duration {
+    if wrapper.is_empty() {
+        Duration::from_secs(20)
+    } else {
+        Duration::from_secs(120)
+    }
+}
 
 /// The mosquitto broker binary: `MOSQUITTO_BIN`, else the first `mosquitto` on `PATH`,
 /// `/usr/sbin` or `/usr/local/sbin`; panics with the install command when there is none.
@@ -99,8 +123,9 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// How to start a broker.
-#[derive(Default, Clone)]
+/// How to start a broker. `Start::default()` takes its wrapper from
+/// `MOSQ_AUTH_TEST_BROKER_WRAPPER` ([`default_wrapper`]).
+#[derive(Clone)]
 pub struct Start {
     /// Extra environment variables for the broker (on top of this process's environment,
     /// `LD_LIBRARY_PATH` included).
@@ -113,6 +138,18 @@ pub struct Start {
     pub quiet: bool,
     /// A command the broker runs under, e.g. `["valgrind", "--tool=callgrind"]`.
     pub wrapper: Vec<String>,
+}
+
+impl Default for Start {
+    fn default() -> Start {
+        Start {
+            env: Vec::new(),
+            global: String::new(),
+            plugin: None,
+            quiet: false,
+            wrapper: default_wrapper(),
+        }
+    }
 }
 
 /// Why a broker did not start.
@@ -130,7 +167,9 @@ impl fmt::Display for StartFailure {
             Some(s) => write!(f, "mosquitto exited at start-up ({s}):\n{}", self.log),
             None => write!(
                 f,
-                "mosquitto did not listen within {START_WAIT:?}:\n{}",
+                "mosquitto did not listen in time ({:?}, {:?} under a wrapper):\n{}",
+                start_wait(&[]),
+                start_wait(&[String::new()]),
                 self.log
             ),
         }
@@ -142,6 +181,9 @@ pub struct Broker {
     pub port: u16,
     pub dir: Dir,
     child: Child,
+    /// How long [`Drop`] waits after SIGTERM: longer under a wrapper (valgrind writes its
+    /// leak report at exit, which a SIGKILL would lose).
+    stop_wait: Duration,
 }
 
 impl Broker {
@@ -196,7 +238,8 @@ impl Broker {
             let mut child = cmd
                 .spawn()
                 .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
-            let deadline = Instant::now() + START_WAIT;
+            let wait = start_wait(&start.wrapper);
+            let deadline = Instant::now() + wait;
             let f = loop {
                 if let Ok(Some(status)) = child.try_wait() {
                     break StartFailure {
@@ -205,7 +248,17 @@ impl Broker {
                     };
                 }
                 if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    return Ok(Broker { port, dir, child });
+                    let stop_wait = if start.wrapper.is_empty() {
+                        Duration::from_secs(5)
+                    } else {
+                        Duration::from_secs(60)
+                    };
+                    return Ok(Broker {
+                        port,
+                        dir,
+                        child,
+                        stop_wait,
+                    });
                 }
                 if Instant::now() > deadline {
                     let _ = child.kill();
@@ -242,7 +295,7 @@ impl Drop for Broker {
         // SIGTERM first so the plugin's cleanup runs; then make sure.
         // SAFETY: plain kill(2) on our child's pid.
         unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
-        let deadline = Instant::now() + Duration::from_secs(5);
+        let deadline = Instant::now() + self.stop_wait;
         while Instant::now() < deadline {
             // Err: already reaped by the test (waitpid), nothing left to stop.
             if !matches!(self.child.try_wait(), Ok(None)) {
