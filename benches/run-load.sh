@@ -8,6 +8,7 @@
 #
 # LOAD_BROKER=2.1 runs Mosquitto 2.1.2 built into target/mosquitto-2.1.2 instead (report in
 # target/load-report-2.1.md unless LOAD_OUT is set); MOSQUITTO_BIN picks any other broker.
+# LOAD_TIMEOUT (900 s) bounds the whole run (benches/callgrind.sh gives it more).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "${LOAD_BROKER:-}" = "2.1" ]; then
@@ -28,4 +29,4 @@ if ! command -v "${MOSQUITTO_BIN:-/usr/sbin/mosquitto}" >/dev/null; then
     exit 1
 fi
 cargo build --release --locked --lib
-exec timeout 900 cargo bench --locked --bench load "$@"
+exec timeout "${LOAD_TIMEOUT:-900}" cargo bench --locked --bench load "$@"

@@ -110,6 +110,7 @@ pub fn with_tokens(users: &Users, alg: Alg) -> Users {
     Users {
         publishers: map(&users.publishers),
         subscribers: map(&users.subscribers),
+        fanout: map(&users.fanout),
         connectors: map(&users.connectors),
         passwd: String::new(),
         acl: String::new(),

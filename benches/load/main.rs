@@ -13,6 +13,15 @@ Environment (all optional): `LOAD_CONNECTS` (2000), `LOAD_CONCURRENCY` (8), `LOA
 `LOAD_ROUNDS` (3; rates are the median over rounds, CPU per operation the lowest), `LOAD_SETUPS` (comma list of
 setup keys, plus `memory` and `storm`), `LOAD_OUT`, `MOSQ_AUTH_PLUGIN` (the `.so`), `MOSQUITTO_BIN`.
 
+Fan-out (one publisher, many subscribers of its topic, so the read check per delivery
+dominates): `LOAD_FANOUT_SUBSCRIBERS` (16), `LOAD_FANOUT_MESSAGES` (per QoS level; default
+`LOAD_MESSAGES` x 4 / `LOAD_FANOUT_SUBSCRIBERS`, as many deliveries as the 4 x 4 pairs).
+
+Profiling: `LOAD_BROKER_WRAPPER` (a command the broker runs under, split on whitespace; `{setup}`
+is the setup's key, e.g. `valgrind --tool=callgrind --callgrind-out-file=/tmp/cg/{setup}.%p`)
+and `LOAD_BROKER_CONF` (extra config lines, `\n` for a line break, e.g. `user root\n`); see
+`benches/callgrind.sh`.
+
 The connect storm against a slow auth service (`storm`, see `storm.rs`): `LOAD_STORM_USERS`
 (200), `LOAD_STORM_CONCURRENCY` (16), `LOAD_STORM_SERVICE_MS` (20, the HTTP service's time per
 login answer), `LOAD_STORM_WRONG_EVERY` (20: every 20th user sends a wrong password),
@@ -175,6 +184,10 @@ pub struct Params {
     pub rounds: usize,
     pub publishers: usize,
     pub subscribers: usize,
+    /// Subscribers of the one publisher in the fan-out runs.
+    pub fanout_subscribers: usize,
+    /// Messages per QoS level in the fan-out runs (each delivered to every subscriber).
+    pub fanout_messages: usize,
 }
 
 fn env_usize(name: &str, default: usize) -> usize {
@@ -186,15 +199,24 @@ fn env_usize(name: &str, default: usize) -> usize {
 
 impl Params {
     fn full() -> Params {
+        let messages = env_usize("LOAD_MESSAGES", 50_000);
+        let subscribers = 4;
+        let fanout_subscribers = env_usize("LOAD_FANOUT_SUBSCRIBERS", 16).max(1);
         Params {
             connects: env_usize("LOAD_CONNECTS", 2000),
             concurrency: env_usize("LOAD_CONCURRENCY", 8).max(1),
-            messages: env_usize("LOAD_MESSAGES", 50_000),
+            messages,
             nocache_messages: env_usize("LOAD_NOCACHE_MESSAGES", 5_000),
             mem_messages: env_usize("LOAD_MEM_MESSAGES", 200_000),
             rounds: env_usize("LOAD_ROUNDS", 3).max(1),
             publishers: 4,
-            subscribers: 4,
+            subscribers,
+            fanout_subscribers,
+            // As many deliveries as the pairs: messages x subscribers.
+            fanout_messages: env_usize(
+                "LOAD_FANOUT_MESSAGES",
+                (messages * subscribers / fanout_subscribers).max(1),
+            ),
         }
     }
 
@@ -208,6 +230,8 @@ impl Params {
             rounds: 1,
             publishers: 2,
             subscribers: 2,
+            fanout_subscribers: 4,
+            fanout_messages: 100,
         }
     }
 }
@@ -216,6 +240,8 @@ impl Params {
 pub struct Users {
     pub publishers: Vec<(String, String)>,
     pub subscribers: Vec<(String, String)>,
+    /// The fan-out runs' subscribers (`fanN`, read `bench/#` like `subN`).
+    pub fanout: Vec<(String, String)>,
     /// Users the connect storms log in as (cycled).
     pub connectors: Vec<(String, String)>,
     pub passwd: String,
@@ -224,7 +250,8 @@ pub struct Users {
 
 /// Generates `total` users: 4 publishers, 4 subscribers and the rest for connect storms, each
 /// with a `$7$` hash (mosquitto_passwd's format: PBKDF2-SHA512, 101 iterations, own salt) and
-/// one or two ACL rules.
+/// one or two ACL rules; plus the fan-out subscribers on top of `total` (so the connect storms
+/// log in as the same users with or without them).
 fn make_users(total: usize, p: &Params) -> Users {
     let pw = |u: &str| format!("pw-{u}");
     let publishers: Vec<_> = (0..p.publishers)
@@ -232,6 +259,9 @@ fn make_users(total: usize, p: &Params) -> Users {
         .collect();
     let subscribers: Vec<_> = (0..p.subscribers)
         .map(|i| (format!("sub{i}"), pw(&format!("sub{i}"))))
+        .collect();
+    let fanout: Vec<_> = (0..p.fanout_subscribers)
+        .map(|i| (format!("fan{i}"), pw(&format!("fan{i}"))))
         .collect();
     let n_conn = total
         .saturating_sub(publishers.len() + subscribers.len())
@@ -241,7 +271,12 @@ fn make_users(total: usize, p: &Params) -> Users {
         .collect();
     let mut passwd = String::with_capacity(total * 140);
     let mut acl = String::with_capacity(total * 48);
-    for (u, w) in publishers.iter().chain(&subscribers).chain(&connectors) {
+    for (u, w) in publishers
+        .iter()
+        .chain(&subscribers)
+        .chain(&fanout)
+        .chain(&connectors)
+    {
         let h = hash_password_with(Scheme::Mosquitto7, w.as_bytes(), Some(101)).expect("hash");
         passwd.push_str(&format!("{u}:{h}\n"));
     }
@@ -250,7 +285,7 @@ fn make_users(total: usize, p: &Params) -> Users {
             "user {u}\ntopic write bench/{u}/#\ntopic write mem/#\n"
         ));
     }
-    for (u, _) in &subscribers {
+    for (u, _) in subscribers.iter().chain(&fanout) {
         acl.push_str(&format!("user {u}\ntopic read bench/#\ntopic read mem/#\n"));
     }
     for (u, _) in &connectors {
@@ -259,6 +294,7 @@ fn make_users(total: usize, p: &Params) -> Users {
     Users {
         publishers,
         subscribers,
+        fanout,
         connectors,
         passwd,
         acl,
@@ -319,19 +355,43 @@ fn config(kind: Kind, plugin: &Path, http_port: u16, extra: &str) -> String {
 struct Running {
     broker: Broker,
     service: Option<http::Service>,
+    /// Runs under `LOAD_BROKER_WRAPPER` (a profiler that writes its output at exit).
+    wrapped: bool,
 }
 
 impl Drop for Running {
     /// Copies the broker log to `$LOAD_KEEP_LOGS/broker-<pid>.log` when that variable is set.
+    /// A wrapped broker gets SIGTERM and up to 120 s to exit (callgrind writes its profile
+    /// then; `Broker`'s own drop kills it after 5 s).
     fn drop(&mut self) {
         if let Some(d) = std::env::var_os("LOAD_KEEP_LOGS") {
             let path = Path::new(&d).join(format!("broker-{}.log", self.broker.pid()));
             let _ = fs::write(path, self.broker.log());
         }
+        if self.wrapped {
+            let pid = self.broker.pid();
+            // SAFETY: plain kill(2) on our child's pid (not yet reaped: `Broker` owns it).
+            unsafe { libc::kill(pid as i32, libc::SIGTERM) };
+            let deadline = Instant::now() + Duration::from_secs(120);
+            // Exited: a zombie (state Z) until `Broker`'s drop reaps it.
+            let exited = || {
+                fs::read_to_string(format!("/proc/{pid}/stat"))
+                    .map(|s| {
+                        s.rsplit_once(')')
+                            .map_or(true, |(_, r)| r.trim_start().starts_with(['Z', 'X']))
+                    })
+                    .unwrap_or(true)
+            };
+            while !exited() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
     }
 }
 
+/// `key` names the setup in `LOAD_BROKER_WRAPPER`'s `{setup}`.
 fn start(
+    key: &str,
     kind: Kind,
     users: &Users,
     plugin: &Path,
@@ -366,16 +426,21 @@ fn start(
     let start = Start {
         quiet: true,
         // LOAD_BROKER_WRAPPER runs the broker under a profiler, e.g.
-        // "valgrind --tool=callgrind --callgrind-out-file=/tmp/cg/broker.%p".
+        // "valgrind --tool=callgrind --callgrind-out-file=/tmp/cg/{setup}.%p".
         wrapper: std::env::var("LOAD_BROKER_WRAPPER")
             .unwrap_or_default()
             .split_whitespace()
-            .map(str::to_string)
+            .map(|w| w.replace("{setup}", key))
             .collect(),
         ..Start::default()
     };
+    let wrapped = !start.wrapper.is_empty();
     let broker = Broker::try_start(dir, &body, &start).map_err(|e| e.to_string())?;
-    Ok(Running { broker, service })
+    Ok(Running {
+        broker,
+        service,
+        wrapped,
+    })
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -389,6 +454,8 @@ struct Acc {
     connects: Vec<work::ConnectResult>,
     reconnects: Vec<work::ConnectResult>,
     qos: [Vec<work::PubSubResult>; 2],
+    /// Fan-out: one publisher, `fanout_subscribers` subscribers, per QoS level.
+    fanout: [Vec<work::PubSubResult>; 2],
     /// One message at a time (window 1): latency without queueing.
     ping: Vec<work::PubSubResult>,
     http_note: Option<String>,
@@ -403,10 +470,12 @@ fn run_round(s: &Setup, round: usize, users: &Users, p: &Params, plugin: &Path, 
     if acc.skipped.is_some() {
         return;
     }
-    let messages = if s.kind == Kind::HttpNoCache {
-        p.nocache_messages
+    let (messages, fanout_messages) = if s.kind == Kind::HttpNoCache {
+        // As many deliveries as the pairs at `nocache_messages`.
+        let n = p.nocache_messages * p.subscribers / p.fanout_subscribers.max(1);
+        (p.nocache_messages, n.max(1))
     } else {
-        p.messages
+        (p.messages, p.fanout_messages)
     };
     let tokens;
     let users = match s.kind {
@@ -416,7 +485,14 @@ fn run_round(s: &Setup, round: usize, users: &Users, p: &Params, plugin: &Path, 
         }
         _ => users,
     };
-    let run = match start(s.kind, users, plugin, s.extra, &http::Logins::default()) {
+    let run = match start(
+        s.key,
+        s.kind,
+        users,
+        plugin,
+        s.extra,
+        &http::Logins::default(),
+    ) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("load: {}: broker did not start, skipped:\n{e}", s.key);
@@ -502,6 +578,34 @@ fn run_round(s: &Setup, round: usize, users: &Users, p: &Params, plugin: &Path, 
         );
         acc.qos[qi].push(r);
     }
+    // Fan-out: one publisher, every subscriber on its topic, so the read check per delivery
+    // dominates (one write check per `fanout_subscribers` deliveries).
+    for (qi, qos) in [0u8, 1].into_iter().enumerate() {
+        let ps = PubSub {
+            publishers: users.publishers[..1].to_vec(),
+            subscribers: users.fanout.clone(),
+            topic: "bench/pub{i}/fan".into(),
+            filter: "bench/pub0/fan".into(),
+            qos,
+            messages: fanout_messages,
+            warmup: 100,
+            window: 64,
+            client_prefix: format!("f{qos}"),
+        };
+        let r = work::pubsub(b, &ps, &mut || {});
+        eprintln!(
+            "load: {} fan-out 1 x {} QoS {qos}: {} delivered ({} lost) in {:.2?}: {:.0}/s, CPU \
+             {:.2} us/delivery",
+            s.key,
+            ps.subscribers.len(),
+            r.delivered,
+            r.lost(),
+            r.wall,
+            r.delivered_per_sec(),
+            r.cpu_per_delivery().1
+        );
+        acc.fanout[qi].push(r);
+    }
     let ping = PubSub {
         publishers: users.publishers[..1].to_vec(),
         subscribers: users.subscribers.clone(),
@@ -523,7 +627,7 @@ fn run_round(s: &Setup, round: usize, users: &Users, p: &Params, plugin: &Path, 
         let conns = v.connections.load(Ordering::Relaxed) - c0;
         let reqs = v.requests() - r0;
         acc.http_note = Some(format!(
-            "{}: during the two publish/subscribe runs the HTTP service got {reqs} requests on \
+            "{}: during the publish/subscribe runs (pairs, fan-out, one at a time) the HTTP service got {reqs} requests on \
              {conns} new TCP connections (since start: {} requests on {} connections; /auth {}, \
              /acl {}, /superuser {})",
             s.name,
@@ -597,7 +701,7 @@ fn run_storms(p: &Params, sp: &StormParams, plugin: &Path, full: bool) -> Vec<St
     let mut seen = vec![(0u64, 0u64, 0u64, 0u64); cases.len()];
     for round in 0..sp.rounds {
         for (i, (kind, name, extra, _)) in cases.iter().enumerate() {
-            let run = match start(*kind, &users, plugin, extra, &logins) {
+            let run = match start(&format!("storm-{i}"), *kind, &users, plugin, extra, &logins) {
                 Ok(r) => r,
                 Err(e) => {
                     eprintln!("load: storm {name}: broker did not start, skipped:\n{e}");
@@ -673,7 +777,14 @@ fn run_memory(
     p: &Params,
     plugin: &Path,
 ) -> Option<MemRow> {
-    let run = match start(kind, users, plugin, extra, &http::Logins::default()) {
+    let run = match start(
+        "memory",
+        kind,
+        users,
+        plugin,
+        extra,
+        &http::Logins::default(),
+    ) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("load: memory {name}: skipped: {e}");
@@ -773,6 +884,9 @@ fn main() {
             .push(ConnectRow::new(s, &acc.connects, &acc.reconnects));
         for (qi, rows) in acc.qos.iter().enumerate() {
             report.pubsub.push(PubSubRow::new(s, qi as u8, rows));
+        }
+        for (qi, rows) in acc.fanout.iter().enumerate() {
+            report.fanout.push(PubSubRow::new(s, qi as u8, rows));
         }
         report.ping.push(PubSubRow::new(s, 0, &acc.ping));
         report.notes.extend(acc.connect_note);

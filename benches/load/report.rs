@@ -55,7 +55,10 @@ pub struct PubSubRow {
     pub p50: f64,
     pub p99: f64,
     pub cpu_stat: f64,
+    /// Lowest over the rounds.
     pub cpu_sched: f64,
+    /// Median over the rounds.
+    pub cpu_sched_median: f64,
 }
 
 impl PubSubRow {
@@ -75,6 +78,7 @@ impl PubSubRow {
             p99: m(&|r| r.lat.p99),
             cpu_stat: lo(&|r| r.cpu_per_delivery().0),
             cpu_sched: lo(&|r| r.cpu_per_delivery().1),
+            cpu_sched_median: m(&|r| r.cpu_per_delivery().1),
         }
     }
 }
@@ -93,6 +97,8 @@ pub struct Report {
     pub plugin: String,
     pub connects: Vec<ConnectRow>,
     pub pubsub: Vec<PubSubRow>,
+    /// One publisher, `fanout_subscribers` subscribers.
+    pub fanout: Vec<PubSubRow>,
     pub ping: Vec<PubSubRow>,
     pub memory: Vec<MemRow>,
     pub skipped: Vec<(String, String)>,
@@ -137,6 +143,7 @@ impl Report {
             plugin: plugin.display().to_string(),
             connects: Vec::new(),
             pubsub: Vec::new(),
+            fanout: Vec::new(),
             ping: Vec::new(),
             memory: Vec::new(),
             skipped: Vec::new(),
@@ -191,6 +198,98 @@ impl Report {
 
     fn pubsub(&self, key: &str, qos: u8) -> Option<&PubSubRow> {
         self.pubsub.iter().find(|r| r.key == key && r.qos == qos)
+    }
+
+    fn fanout(&self, key: &str, qos: u8) -> Option<&PubSubRow> {
+        self.fanout.iter().find(|r| r.key == key && r.qos == qos)
+    }
+
+    /// Broker CPU per delivery of the mosq-auth setups against built-in files and against no
+    /// authentication, for the pairs and the fan-out, per QoS level: the ratio of the lowest
+    /// and the ratio of the medians over the rounds.
+    fn delivery_ratios(&self) -> String {
+        const SETUPS: [&str; 4] = ["files", "files-10k", "http-rules", "jwt-hs256"];
+        const VS: [(&str, f64); 2] = [("builtin", 1.00), ("none", 1.03)];
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "\nBroker CPU per delivery (schedstat) against built-in `password_file` + `acl_file` \
+             (limit <= 1.00) and against no authentication (limit <= 1.03): the ratio of the \
+             lowest of the rounds and the ratio of their medians, **bold** above the limit. \
+             \"met\" judges the lowest (other load on the machine only adds to it).\n"
+        );
+        let _ = writeln!(
+            s,
+            "| runs | QoS | setup | us per delivery, lowest / median | vs built-in, lowest / median | vs no auth, lowest / median | met (built-in, no auth) |"
+        );
+        let _ = writeln!(s, "|---|---:|---|---:|---:|---:|---|");
+        let fmt = |a: f64, b: f64, limit: f64| {
+            if a > 0.0 && b > 0.0 {
+                let r = a / b;
+                if r > limit {
+                    format!("**{r:.3}**")
+                } else {
+                    format!("{r:.3}")
+                }
+            } else {
+                "n/a".into()
+            }
+        };
+        for fan in [false, true] {
+            let runs_name = if fan {
+                format!("fan-out 1 x {}", self.params.fanout_subscribers)
+            } else {
+                format!(
+                    "pairs {} x {}",
+                    self.params.publishers, self.params.subscribers
+                )
+            };
+            let get = |k: &str, q: u8| {
+                if fan {
+                    self.fanout(k, q)
+                } else {
+                    self.pubsub(k, q)
+                }
+            };
+            for qos in [0u8, 1] {
+                for key in SETUPS {
+                    let Some(a) = get(key, qos) else { continue };
+                    let mut cells = Vec::new();
+                    let mut met = Vec::new();
+                    for (base, limit) in VS {
+                        match get(base, qos) {
+                            Some(b) => {
+                                cells.push(format!(
+                                    "{} / {}",
+                                    fmt(a.cpu_sched, b.cpu_sched, limit),
+                                    fmt(a.cpu_sched_median, b.cpu_sched_median, limit)
+                                ));
+                                met.push(if a.cpu_sched <= b.cpu_sched * limit {
+                                    "yes"
+                                } else {
+                                    "**no**"
+                                });
+                            }
+                            None => {
+                                cells.push("not measured".into());
+                                met.push("n/a");
+                            }
+                        }
+                    }
+                    let _ = writeln!(
+                        s,
+                        "| {runs_name} | {qos} | {} | {:.2} / {:.2} | {} | {} | {} |",
+                        a.name,
+                        a.cpu_sched,
+                        a.cpu_sched_median,
+                        cells[0],
+                        cells[1],
+                        met.join(", ")
+                    );
+                }
+            }
+        }
+        s
     }
 
     fn targets(&self) -> String {
@@ -311,7 +410,8 @@ impl Report {
             s,
             "- load: {} connects ({} concurrent connectors) per setup; {} publishers x {} \
              subscribers, {} messages per QoS level ({} for HTTP without cache), 64-byte \
-             payload, at most 64 messages per publisher in flight; {} round(s) interleaved across setups: rates and latencies are the median \
+             payload, at most 64 messages per publisher in flight; fan-out 1 publisher x {} \
+             subscribers, {} messages per QoS level; {} round(s) interleaved across setups: rates and latencies are the median \
              of the rounds, broker CPU per operation the lowest (other load on the machine only \
              adds to it); whole run {:.0?}\n",
             p.connects,
@@ -320,6 +420,8 @@ impl Report {
             p.subscribers,
             p.messages,
             p.nocache_messages,
+            p.fanout_subscribers,
+            p.fanout_messages,
             p.rounds,
             self.elapsed
         );
@@ -386,6 +488,38 @@ impl Report {
             );
         }
 
+        let _ = writeln!(
+            s,
+            "\n## Fan-out\n\nOne publisher (`pub0`) sends to `bench/pub0/fan`, {} subscribers \
+             (`fanN`, each its own user) hold exactly that topic: a read check per delivery, one \
+             write check per {} deliveries. {} messages per QoS level (each delivered to every \
+             subscriber), at most 64 per subscriber in flight. Broker CPU per delivery is the \
+             lowest and the median of the rounds.\n",
+            p.fanout_subscribers, p.fanout_subscribers, p.fanout_messages
+        );
+        let _ = writeln!(
+            s,
+            "| setup | QoS | published / delivered | delivered/s | latency p50 / p99 (us) | broker CPU per delivery, schedstat lowest / median (us) | stat lowest (us) | lost |"
+        );
+        let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---:|---:|");
+        for r in &self.fanout {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} / {} | {:.0} | {:.0} / {:.0} | {:.2} / {:.2} | {:.2} | {} |",
+                r.name,
+                r.qos,
+                r.published,
+                r.delivered,
+                r.per_sec,
+                r.p50,
+                r.p99,
+                r.cpu_sched,
+                r.cpu_sched_median,
+                r.cpu_stat,
+                r.lost
+            );
+        }
+
         if self.connects.is_empty() {
             s.truncate(tables_at);
         }
@@ -445,6 +579,7 @@ impl Report {
         if !self.connects.is_empty() {
             let _ = writeln!(s, "\n## Targets\n");
             s.push_str(&self.targets());
+            s.push_str(&self.delivery_ratios());
         }
 
         if !self.skipped.is_empty() || !self.notes.is_empty() {
