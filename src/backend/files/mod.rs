@@ -148,7 +148,8 @@ impl Backend for FilesBackend {
         state.passwords.as_ref()?.fingerprint(username)
     }
 
-    /// Only a slow hash waits (an unknown user, a fast hash and a locked line answer at once).
+    /// Only a slow hash waits: a slow user's hash, or the decoy an unknown or locked user is
+    /// checked against (see `PasswordFile::is_slow`); fast hashes answer at once.
     fn auth_may_block(&self, req: &AuthRequest<'_>) -> bool {
         let state = self.inner.state.load();
         state
