@@ -1,5 +1,5 @@
 # The two commands of the README. Both install what is missing (as root) or say what to install.
-.PHONY: demo test lint deps deb fuzz valgrind
+.PHONY: demo test lint deps deb fuzz valgrind soak
 
 demo:
 	@scripts/dev.sh demo
@@ -26,3 +26,9 @@ fuzz:
 # an error or definite leak in frames of libmosq_auth.so (logs in target/valgrind/<version>/).
 valgrind:
 	@scripts/valgrind.sh
+
+# The soak: SOAK_SECONDS (600) against a real broker with files, JWT and HTTP chained, steady
+# load and injected faults, every answer judged by an oracle; SOAK_BROKER=2.1 for Mosquitto
+# 2.1.2. Fails on a wrong answer, a crash, a missing fault log line or resource growth.
+soak:
+	@scripts/soak.sh
