@@ -17,15 +17,18 @@ use crate::backend::Backend;
 use crate::chain::{Chain, Login, Outcome, Progress};
 use crate::config::{BackendSettings, Config};
 use crate::link::Link;
-use crate::log::{Level, Logger, Throttle};
+use crate::log::{Logger, Throttle};
 use crate::metrics::MetricsServer;
 use crate::options::{ConfigError, Options};
 use crate::park::{Finished, Parker, Refused};
-use crate::request::{Access, AclRequest, AuthRequest};
+use crate::request::AuthRequest;
 use crate::secret::Secret;
 use crate::session::{ClientKey, Session, Sessions};
 
+mod checks;
 mod ending;
+
+pub use checks::Undecided;
 
 /// A login handed to a worker: the request, owned, and the link to continue from.
 struct ParkedLogin {
@@ -47,15 +50,6 @@ struct ParkedAnswer {
 
 /// The most sessions kept with plugin API v4, which reports no disconnects (1.6).
 pub const V4_MAX_SESSIONS: usize = 1 << 20;
-
-/// A check [`Plugin::acl_compiled`] did not decide.
-#[derive(Debug)]
-pub enum Undecided {
-    /// The session was not looked up.
-    NotLooked,
-    /// The session of the client for the check's names, if it has one.
-    Found(Option<Arc<Session>>),
-}
 
 /// What became of a CONNECT.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -318,58 +312,6 @@ impl Plugin {
                 }
             })
             .collect()
-    }
-
-    /// An ACL check of `client` decided from its session's compiled form (see
-    /// [`Chain::decide_compiled`]), on the broker's bytes: no UTF-8 check, no lookup but the
-    /// session's. `Err` when the check has to take the chain's normal path
-    /// ([`Plugin::acl_undecided`]): no session for these names, an answer that needs a backend,
-    /// or debug logging on (that path logs every decision).
-    #[allow(clippy::too_many_arguments)] // the broker's fields, one by one
-    pub fn acl_compiled(
-        &self,
-        client: ClientKey,
-        username: Option<&[u8]>,
-        client_id: &[u8],
-        topic: &[u8],
-        access: Access,
-        qos: u8,
-        retain: bool,
-    ) -> Result<Outcome, Undecided> {
-        if self.logger.enabled(Level::Debug) {
-            return Err(Undecided::NotLooked);
-        }
-        let found = self.sessions.with(client, username, client_id, |s| {
-            self.chain
-                .decide_compiled(s, topic, access, qos, retain)
-                .ok_or_else(|| s.clone())
-        });
-        match found {
-            Some(Ok(outcome)) => Ok(outcome),
-            Some(Err(session)) => Err(Undecided::Found(Some(session))),
-            None => Err(Undecided::Found(None)),
-        }
-    }
-
-    /// Finishes a check [`Plugin::acl_compiled`] left undecided, for the request decoded from
-    /// the same bytes, with the session it found.
-    pub fn acl_undecided(
-        &self,
-        client: ClientKey,
-        req: &AclRequest<'_>,
-        undecided: Undecided,
-    ) -> Outcome {
-        match undecided {
-            Undecided::NotLooked => self.acl(client, req),
-            Undecided::Found(session) => self.chain.acl_in(req, session.as_deref(), None),
-        }
-    }
-
-    /// Checks one ACL request of the client structure `client`, with its session if it has
-    /// one made for these names.
-    pub fn acl(&self, client: ClientKey, req: &AclRequest<'_>) -> Outcome {
-        let session = self.sessions.get(client, req.username, req.client_id);
-        self.chain.acl_in(req, session.as_deref(), None)
     }
 
     /// The client structure `client` disconnected (or went offline keeping its MQTT session):
