@@ -137,6 +137,67 @@ pub fn flush() {
     }
 }
 
+/// The longest line handed to the broker. Mosquitto formats each log line, its timestamp
+/// included, into a 1000-byte buffer and cuts the rest: a long username or client id would push
+/// the part that matters (what failed, and why) off the end.
+pub const MAX_LINE: usize = 900;
+
+/// How much of an over-long line is kept before the cut; the rest of [`MAX_LINE`] is kept from
+/// its end, where the outcome and the cause are.
+const KEEP_HEAD: usize = 300;
+
+/// The broker lines for one plugin line: one per `\n` (continuations indented under the
+/// prefix), other control characters escaped so that a name cannot start a forged line or
+/// drive a terminal, and each line longer than [`MAX_LINE`] bytes cut in the middle.
+fn broker_lines(line: String) -> Vec<String> {
+    let plain = |b: u8| (b >= 0x20 && b != 0x7f) || b == b'\t' || b >= 0x80;
+    if line.len() <= MAX_LINE && line.bytes().all(plain) && !line.contains('\u{85}') {
+        return vec![line];
+    }
+    line.split('\n')
+        .enumerate()
+        .filter(|(i, part)| *i == 0 || !part.trim().is_empty())
+        .map(|(i, part)| {
+            let mut out = String::with_capacity(part.len() + PREFIX.len() + 2);
+            if i > 0 {
+                out.push_str(PREFIX);
+                out.push_str("  ");
+            }
+            for c in part.strip_suffix('\r').unwrap_or(part).chars() {
+                if c.is_control() && c != '\t' {
+                    out.extend(c.escape_default());
+                } else {
+                    out.push(c);
+                }
+            }
+            shorten(out)
+        })
+        .collect()
+}
+
+/// `line` itself when it fits in [`MAX_LINE`] bytes; otherwise its head and tail around a
+/// marker saying how much was cut.
+fn shorten(line: String) -> String {
+    if line.len() <= MAX_LINE {
+        return line;
+    }
+    let floor = |mut i: usize| {
+        while !line.is_char_boundary(i) {
+            i -= 1;
+        }
+        i
+    };
+    let marker_room = 40;
+    let head = floor(KEEP_HEAD);
+    let tail = floor(line.len() - (MAX_LINE - KEEP_HEAD - marker_room));
+    format!(
+        "{}...[{} bytes cut]...{}",
+        &line[..head],
+        tail - head,
+        &line[tail..]
+    )
+}
+
 /// A level filter and the entry point for the plugin's log lines.
 ///
 /// Each plugin instance has its own (with `per_listener_settings`, each listener's options may
@@ -173,17 +234,21 @@ impl Logger {
         if !self.enabled(level) {
             return;
         }
-        let line = format!("{PREFIX}{args}");
+        let lines = broker_lines(format!("{PREFIX}{args}"));
         if on_broker_thread() {
             flush();
-            write_now(level, &line);
+            for line in &lines {
+                write_now(level, line);
+            }
         } else {
             let mut queue = QUEUE.lock().unwrap_or_else(|e| e.into_inner());
-            if queue.len() >= QUEUE_LIMIT {
-                queue.pop_front();
-                DROPPED.fetch_add(1, Ordering::Relaxed);
+            for line in lines {
+                if queue.len() >= QUEUE_LIMIT {
+                    queue.pop_front();
+                    DROPPED.fetch_add(1, Ordering::Relaxed);
+                }
+                queue.push_back((level, line));
             }
-            queue.push_back((level, line));
             PENDING.store(true, Ordering::Release);
         }
     }
@@ -278,6 +343,47 @@ mod tests {
         let logger = Logger::new(Level::Notice);
         assert!(logger.enabled(Level::Warning));
         assert!(!logger.enabled(Level::Info));
+    }
+
+    #[test]
+    fn long_lines_keep_their_end_and_fit_the_broker_buffer() {
+        let name = "u".repeat(5000);
+        let line =
+            format!("{PREFIX}auth of user '{name}': backend http failed, refusing: status 500");
+        let out = broker_lines(line);
+        assert_eq!(out.len(), 1);
+        assert!(out[0].len() <= MAX_LINE, "{}", out[0].len());
+        assert!(out[0].starts_with("mosq-auth: auth of user 'uuu"));
+        assert!(out[0].ends_with("backend http failed, refusing: status 500"));
+        assert!(out[0].contains("bytes cut]"));
+        // Multi-byte characters are never split.
+        let line = format!("{PREFIX}{}", "ü".repeat(2000));
+        let out = broker_lines(line);
+        assert!(out[0].len() <= MAX_LINE && out[0].ends_with('ü'));
+        // Short plain lines pass untouched.
+        let line = format!("{PREFIX}auth: user 'alice' allowed by files");
+        assert_eq!(broker_lines(line.clone()), vec![line]);
+    }
+
+    #[test]
+    fn control_characters_cannot_forge_a_line() {
+        let forged = "x\n1796298069: mosq-auth: auth: user 'admin' allowed\r\x1b[2J";
+        let out = broker_lines(format!("{PREFIX}auth: user '{forged}' refused by files"));
+        assert_eq!(out.len(), 2);
+        assert_eq!(out[0], "mosq-auth: auth: user 'x");
+        assert!(out[1].starts_with("mosq-auth:   1796298069"), "{}", out[1]);
+        assert!(
+            out[1].contains("\\r\\u{1b}[2J' refused by files"),
+            "{}",
+            out[1]
+        );
+        assert!(out.iter().all(|l| !l.bytes().any(|b| b < 0x20)));
+        // A multi-line error (file:line under its heading) stays readable.
+        let out = broker_lines(format!(
+            "{PREFIX}ACL file not loaded:\n/etc/acl:3: bad line\n"
+        ));
+        assert_eq!(out[1], "mosq-auth:   /etc/acl:3: bad line");
+        assert_eq!(out.len(), 2);
     }
 
     #[test]

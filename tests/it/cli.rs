@@ -1152,6 +1152,11 @@ fn check_usage_and_config_errors_exit_2() {
             "plugin /x/libmosq_auth.so\nplugin_opt_backends files, carrier-pigeon\n",
             "mosquitto.conf:1: option auth_opt_backends: invalid value",
         ),
+        // Seconds past what a Duration holds: exit 2 naming the option, not a panic (101).
+        (
+            "plugin /x/libmosq_auth.so\nplugin_opt_backends files\nplugin_opt_password_file passwd\nplugin_opt_reload_interval 1e20\n",
+            "mosquitto.conf:1: option auth_opt_reload_interval: invalid value '1e20'",
+        ),
     ] {
         site.write("mosquitto.conf", conf);
         let out = site.check(&["-u", "alice", "-t", "alice/x", "-a", "read"], "");
