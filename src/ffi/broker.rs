@@ -10,6 +10,7 @@ use std::os::raw::{c_char, c_int, c_void};
 
 use once_cell::sync::Lazy;
 
+use super::convert::CName;
 use super::sys::{
     mosquitto, mosquitto_plugin_id_t, MOSQ_LOG_DEBUG, MOSQ_LOG_ERR, MOSQ_LOG_INFO, MOSQ_LOG_NOTICE,
     MOSQ_LOG_WARNING,
@@ -143,17 +144,30 @@ pub unsafe fn client_id<'a>(client: *const mosquitto) -> Option<&'a [u8]> {
     unsafe { super::convert::cstr(f(client)) }
 }
 
-/// The client's username, if it has one.
+/// [`client_id`], not measured (for the ACL check's in-place comparison).
 ///
 /// # Safety
 /// As for [`client_id`].
-pub unsafe fn client_username<'a>(client: *const mosquitto) -> Option<&'a [u8]> {
+pub unsafe fn client_id_name<'a>(client: *const mosquitto) -> Option<CName<'a>> {
+    if client.is_null() {
+        return None;
+    }
+    let f = FUNCTIONS.client_id?;
+    // SAFETY: as for client_id.
+    unsafe { CName::new(f(client)) }
+}
+
+/// The client's username, if it has one, not measured (see [`CName`]).
+///
+/// # Safety
+/// As for [`client_id`].
+pub unsafe fn client_username<'a>(client: *const mosquitto) -> Option<CName<'a>> {
     if client.is_null() {
         return None;
     }
     let f = FUNCTIONS.client_username?;
     // SAFETY: as for client_id.
-    unsafe { super::convert::cstr(f(client)) }
+    unsafe { CName::new(f(client)) }
 }
 
 /// The client's peer address (none for a context the broker made up, e.g. its HTTP API's).

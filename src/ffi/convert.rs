@@ -1,7 +1,9 @@
 //! Every conversion of a raw pointer the broker passes: NULL-checked, in one file.
 
 use std::ffi::CStr;
+use std::marker::PhantomData;
 use std::os::raw::{c_char, c_int, c_void};
+use std::ptr::NonNull;
 
 use super::sys::mosquitto_opt;
 use crate::options::Options;
@@ -16,6 +18,48 @@ pub unsafe fn cstr<'a>(p: *const c_char) -> Option<&'a [u8]> {
     } else {
         // SAFETY: non-NULL and NUL-terminated per the caller's contract.
         Some(unsafe { CStr::from_ptr(p) }.to_bytes())
+    }
+}
+
+/// A NUL-terminated name of the broker's (a client's username or id), compared in place: an
+/// ACL check compares it with its session's names without measuring it first (one pass
+/// instead of `strlen` then `memcmp`).
+#[derive(Clone, Copy)]
+pub struct CName<'a> {
+    p: NonNull<c_char>,
+    life: PhantomData<&'a [u8]>,
+}
+
+impl<'a> CName<'a> {
+    /// The name at `p`, or `None` for NULL.
+    ///
+    /// # Safety
+    /// As for [`cstr`].
+    pub unsafe fn new(p: *const c_char) -> Option<CName<'a>> {
+        NonNull::new(p as *mut c_char).map(|p| CName {
+            p,
+            life: PhantomData,
+        })
+    }
+}
+
+impl<'a> crate::session::BrokerName<'a> for CName<'a> {
+    fn is(self, text: &[u8]) -> bool {
+        let p = self.p.as_ptr() as *const u8;
+        for (i, &b) in text.iter().enumerate() {
+            // A C string holds no NUL. SAFETY: bytes 0..i matched non-NUL bytes of `text`,
+            // so the terminator is not before `i`: byte `i` is in the string or is its NUL.
+            if b == 0 || unsafe { *p.add(i) } != b {
+                return false;
+            }
+        }
+        // SAFETY: as above, byte `text.len()` is in the string or is its NUL.
+        unsafe { *p.add(text.len()) == 0 }
+    }
+
+    fn bytes(self) -> &'a [u8] {
+        // SAFETY: non-NULL and NUL-terminated, living for 'a (the constructor's contract).
+        unsafe { CStr::from_ptr(self.p.as_ptr()) }.to_bytes()
     }
 }
 
@@ -139,6 +183,29 @@ pub unsafe fn free_userdata<T>(p: *mut c_void) {
 mod tests {
     use super::*;
     use std::ffi::CString;
+
+    #[test]
+    fn names_compare_in_place_like_their_bytes() {
+        use crate::session::BrokerName;
+        let texts: [&[u8]; 8] = [
+            b"", b"a", b"al", b"alice", b"alicf", b"alice2", b"+/#", b"\xff",
+        ];
+        for name in texts {
+            let c = CString::new(name).unwrap();
+            // SAFETY: a valid C string, alive for the test.
+            let n = unsafe { CName::new(c.as_ptr()) }.unwrap();
+            assert_eq!(n.bytes(), name);
+            for text in texts {
+                assert_eq!(n.is(text), name == text, "{name:?} vs {text:?}");
+            }
+            // A text with a NUL never equals a C string (and is not read past the end).
+            let mut with_nul = name.to_vec();
+            with_nul.extend_from_slice(b"\0x");
+            assert!(!n.is(&with_nul));
+        }
+        // SAFETY: NULL.
+        assert!(unsafe { CName::new(std::ptr::null()) }.is_none());
+    }
 
     #[test]
     fn null_and_empty_strings() {

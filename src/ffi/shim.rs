@@ -8,7 +8,7 @@ use crate::chain::Outcome;
 use crate::plugin::{Connect, Plugin, Undecided};
 use crate::request::{Access, AclRequest, AuthRequest, Undecodable};
 use crate::secret::Secret;
-use crate::session::ClientKey;
+use crate::session::{BrokerName, ClientKey};
 
 /// A password check of the client structure `client` (its address: the key of its session).
 /// `username` is `None` for a client that sent none (anonymous), `password`
@@ -74,11 +74,11 @@ pub fn disconnected(plugin: &Plugin, client: ClientKey) {
 /// refused. Decided from the client's session when it can be ([`Plugin::acl_compiled`]),
 /// else decoded (UTF-8 checked) and asked of the chain.
 #[allow(clippy::too_many_arguments)] // the broker's fields, one by one
-pub fn acl_check(
+pub fn acl_check<'a, N: BrokerName<'a>>(
     plugin: &Plugin,
     client: ClientKey,
-    username: Option<&[u8]>,
-    client_id: Option<&[u8]>,
+    username: Option<N>,
+    client_id: Option<N>,
     topic: Option<&[u8]>,
     access: c_int,
     qos: u8,
@@ -87,16 +87,18 @@ pub fn acl_check(
     let Some(topic) = topic else {
         return rc::acl(Outcome::Deny);
     };
-    let client_id = client_id.unwrap_or_default();
-    let undecided = match Access::from_code(access) {
-        Some(access) => {
-            match plugin.acl_compiled(client, username, client_id, topic, access, qos, retain) {
+    let undecided = match (Access::from_code(access), client_id) {
+        (Some(access), Some(id)) => {
+            match plugin.acl_compiled(client, username, id, topic, access, qos, retain) {
                 Ok(outcome) => return rc::acl(outcome),
                 Err(undecided) => undecided,
             }
         }
-        None => Undecided::NotLooked,
+        // No client id (never seen from a broker): the normal path decides.
+        _ => Undecided::NotLooked,
     };
+    let username = username.map(N::bytes);
+    let client_id = client_id.map(N::bytes).unwrap_or_default();
     let outcome = match AclRequest::decode(username, client_id, topic, access) {
         Ok(req) => plugin.acl_undecided(client, &req.with_message(qos, retain), undecided),
         Err(Undecodable::UnknownAccess(code)) => {

@@ -117,7 +117,7 @@ pub unsafe extern "C" fn mosquitto_auth_acl_check(
         let (username, client_id, topic) = unsafe {
             (
                 broker::client_username(client),
-                broker::client_id(client),
+                broker::client_id_name(client),
                 cstr(msg.topic),
             )
         };

@@ -193,7 +193,7 @@ unsafe extern "C" fn on_acl_check(
         let (username, client_id, topic) = unsafe {
             (
                 broker::client_username(ed.client),
-                broker::client_id(ed.client),
+                broker::client_id_name(ed.client),
                 cstr(ed.topic),
             )
         };

@@ -7,7 +7,7 @@ use super::Plugin;
 use crate::chain::Outcome;
 use crate::log::Level;
 use crate::request::{Access, AclRequest};
-use crate::session::{ClientKey, Session};
+use crate::session::{BrokerName, ClientKey, Session};
 
 /// A check [`Plugin::acl_compiled`] did not decide.
 #[derive(Debug)]
@@ -25,11 +25,11 @@ impl Plugin {
     /// ([`Plugin::acl_undecided`]): no session for these names, an answer that needs a backend,
     /// or debug logging on (that path logs every decision).
     #[allow(clippy::too_many_arguments)] // the broker's fields, one by one
-    pub fn acl_compiled(
+    pub fn acl_compiled<'a, N: BrokerName<'a>>(
         &self,
         client: ClientKey,
-        username: Option<&[u8]>,
-        client_id: &[u8],
+        username: Option<N>,
+        client_id: N,
         topic: &[u8],
         access: Access,
         qos: u8,

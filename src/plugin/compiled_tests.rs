@@ -224,8 +224,8 @@ fn files_compiled_answers_are_the_chains() {
     // Other names than the session's are never answered from it.
     let other = p.acl_compiled(
         key,
-        Some(b"alice"),
-        b"dev",
+        Some(&b"alice"[..]),
+        &b"dev"[..],
         b"alice/x",
         Access::Read,
         0,
@@ -306,8 +306,8 @@ fn a_reload_sends_checks_to_the_chain_until_the_tick_compiles_them_again() {
     let check = |topic: &str| {
         let compiled = p.acl_compiled(
             1,
-            Some(b"alice"),
-            b"c1",
+            Some(&b"alice"[..]),
+            &b"c1"[..],
             topic.as_bytes(),
             Access::Read,
             0,

@@ -34,6 +34,26 @@ pub use rules::{ClientRules, Rules};
 /// The broker's client structure, by address: the key of a session.
 pub type ClientKey = usize;
 
+/// A name as the broker holds it (a username or client id), compared with a session's names
+/// without being measured first: the ACL check's fast path compares the broker's C strings in
+/// place ([`crate::ffi::convert::CName`]); plain bytes work the same.
+pub trait BrokerName<'a>: Copy {
+    /// Returns true if and only if the name's bytes are `text`.
+    fn is(self, text: &[u8]) -> bool;
+    /// The name's bytes (for a C string, measured now).
+    fn bytes(self) -> &'a [u8];
+}
+
+impl<'a> BrokerName<'a> for &'a [u8] {
+    fn is(self, text: &[u8]) -> bool {
+        self == text
+    }
+
+    fn bytes(self) -> &'a [u8] {
+        self
+    }
+}
+
 /// One connected client's session. Its `Debug` output holds names and rules, never a secret
 /// (the fingerprint is shown as set or not).
 #[derive(Clone)]
@@ -109,9 +129,13 @@ impl Session {
     }
 
     /// [`Session::is_for`] on the broker's bytes (equal bytes are the session's text).
-    pub fn is_for_bytes(&self, username: Option<&[u8]>, client_id: &[u8]) -> bool {
-        self.username.as_deref().map(str::as_bytes) == username
-            && self.client_id.as_bytes() == client_id
+    pub fn is_for_bytes<'a, N: BrokerName<'a>>(&self, username: Option<N>, client_id: N) -> bool {
+        let user = match (self.username.as_deref(), username) {
+            (None, None) => true,
+            (Some(mine), Some(theirs)) => theirs.is(mine.as_bytes()),
+            _ => false,
+        };
+        user && client_id.is(self.client_id.as_bytes())
     }
 
     /// The username (`None`: anonymous).
@@ -262,11 +286,11 @@ impl Sessions {
 
     /// Calls `f` with the session of `client` if it has one made for these names (the
     /// broker's bytes), under the table's lock: `f` must not call back into the table.
-    pub fn with<R>(
+    pub fn with<'a, N: BrokerName<'a>, R>(
         &self,
         client: ClientKey,
-        username: Option<&[u8]>,
-        client_id: &[u8],
+        username: Option<N>,
+        client_id: N,
         f: impl FnOnce(&Arc<Session>) -> R,
     ) -> Option<R> {
         match self.slots().get(&client) {
