@@ -36,6 +36,8 @@ mod broker;
 mod http;
 mod jwt;
 mod mqtt;
+#[path = "../common/mqtt_wire.rs"]
+mod mqtt_wire;
 mod procfs;
 mod report;
 mod storm;

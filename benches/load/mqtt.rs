@@ -7,6 +7,8 @@ use std::io::{self, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
+use crate::mqtt_wire::{packet, put_bytes, put_len};
+
 /// How long any single read may block.
 pub const READ_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -24,50 +26,13 @@ pub enum Packet {
     Other,
 }
 
-fn put_len(buf: &mut Vec<u8>, mut n: usize) {
-    loop {
-        let mut b = (n % 128) as u8;
-        n /= 128;
-        if n > 0 {
-            b |= 0x80;
-        }
-        buf.push(b);
-        if n == 0 {
-            break;
-        }
-    }
-}
-
-fn put_str(buf: &mut Vec<u8>, s: &[u8]) {
-    buf.extend_from_slice(&(s.len() as u16).to_be_bytes());
-    buf.extend_from_slice(s);
-}
-
-fn packet(first: u8, body: &[u8]) -> Vec<u8> {
-    let mut p = Vec::with_capacity(body.len() + 5);
-    p.push(first);
-    put_len(&mut p, body.len());
-    p.extend_from_slice(body);
-    p
-}
-
 /// CONNECT with clean session and a 60 s keep-alive.
 pub fn connect_packet(client_id: &str, creds: Option<(&str, &str)>) -> Vec<u8> {
-    let mut b = Vec::with_capacity(64);
-    put_str(&mut b, b"MQTT");
-    b.push(4);
-    let mut flags = 0x02;
-    if creds.is_some() {
-        flags |= 0xC0;
-    }
-    b.push(flags);
-    b.extend_from_slice(&60u16.to_be_bytes());
-    put_str(&mut b, client_id.as_bytes());
-    if let Some((u, p)) = creds {
-        put_str(&mut b, u.as_bytes());
-        put_str(&mut b, p.as_bytes());
-    }
-    packet(0x10, &b)
+    crate::mqtt_wire::connect_packet(
+        client_id.as_bytes(),
+        creds.map(|(u, _)| u.as_bytes()),
+        creds.map(|(_, p)| p.as_bytes()),
+    )
 }
 
 /// PUBLISH; `packet_id` is used only for QoS 1.
@@ -76,7 +41,7 @@ pub fn publish_packet(topic: &str, payload: &[u8], qos: u8, packet_id: u16, out:
     out.push(0x30 | (qos << 1));
     let len = 2 + topic.len() + if qos > 0 { 2 } else { 0 } + payload.len();
     put_len(out, len);
-    put_str(out, topic.as_bytes());
+    put_bytes(out, topic.as_bytes());
     if qos > 0 {
         out.extend_from_slice(&packet_id.to_be_bytes());
     }
@@ -115,7 +80,7 @@ impl Client {
     pub fn subscribe(&mut self, filter: &str, qos: u8) -> io::Result<u8> {
         let mut b = Vec::new();
         b.extend_from_slice(&1u16.to_be_bytes());
-        put_str(&mut b, filter.as_bytes());
+        put_bytes(&mut b, filter.as_bytes());
         b.push(qos);
         self.writer.write_all(&packet(0x82, &b))?;
         loop {

@@ -7,6 +7,9 @@ use std::io::{self, BufReader, ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
+pub use crate::mqtt_wire::connect_packet;
+use crate::mqtt_wire::{packet, put_bytes};
+
 /// How long the broker may take to answer anything once a packet has started to arrive, and
 /// how long a CONNACK or SUBACK may take at most.
 pub const ANSWER_TIMEOUT: Duration = Duration::from_secs(12);
@@ -34,59 +37,6 @@ pub enum Read1 {
     Timeout,
     /// The broker closed the connection (or it broke).
     Closed(String),
-}
-
-fn put_len(buf: &mut Vec<u8>, mut n: usize) {
-    loop {
-        let mut b = (n % 128) as u8;
-        n /= 128;
-        if n > 0 {
-            b |= 0x80;
-        }
-        buf.push(b);
-        if n == 0 {
-            break;
-        }
-    }
-}
-
-fn put_bytes(buf: &mut Vec<u8>, s: &[u8]) {
-    let n = s.len().min(u16::MAX as usize);
-    buf.extend_from_slice(&(n as u16).to_be_bytes());
-    buf.extend_from_slice(&s[..n]);
-}
-
-fn packet(first: u8, body: &[u8]) -> Vec<u8> {
-    let mut p = Vec::with_capacity(body.len() + 5);
-    p.push(first);
-    put_len(&mut p, body.len());
-    p.extend_from_slice(body);
-    p
-}
-
-/// CONNECT, clean session, keep-alive 60 s. A username without a password sets only the
-/// username flag.
-pub fn connect_packet(client_id: &[u8], user: Option<&[u8]>, password: Option<&[u8]>) -> Vec<u8> {
-    let mut b = Vec::with_capacity(64);
-    put_bytes(&mut b, b"MQTT");
-    b.push(4);
-    let mut flags = 0x02;
-    if user.is_some() {
-        flags |= 0x80;
-        if password.is_some() {
-            flags |= 0x40;
-        }
-    }
-    b.push(flags);
-    b.extend_from_slice(&60u16.to_be_bytes());
-    put_bytes(&mut b, client_id);
-    if let Some(u) = user {
-        put_bytes(&mut b, u);
-        if let Some(p) = password {
-            put_bytes(&mut b, p);
-        }
-    }
-    packet(0x10, &b)
 }
 
 /// A connection to the broker.

@@ -28,6 +28,8 @@ mod client;
 mod faults;
 mod load;
 mod model;
+#[path = "../common/mqtt_wire.rs"]
+mod mqtt_wire;
 mod service;
 mod watch;
 
