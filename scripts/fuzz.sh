@@ -18,10 +18,10 @@ set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
 ROOT=$(pwd)
 
-ALL=(topic acl_file password_file hash_parse hash_roundtrip config http_response session jwt)
+ALL=(topic acl_file password_file hash_parse hash_roundtrip config http_response session jwt broker_conf)
 declare -A MAX_LEN=(
   [topic]=64 [acl_file]=4096 [password_file]=4096 [hash_parse]=512 [hash_roundtrip]=256
-  [config]=2048 [http_response]=1024 [session]=4096 [jwt]=2048
+  [config]=2048 [http_response]=1024 [session]=4096 [jwt]=2048 [broker_conf]=4096
 )
 
 SECONDS_EACH=${FUZZ_SECONDS:-120}

@@ -24,6 +24,7 @@ pub mod acl;
 pub mod backend;
 pub mod cache;
 pub mod chain;
+pub mod conf;
 pub mod config;
 pub mod hash;
 pub mod link;

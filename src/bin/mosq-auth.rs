@@ -15,8 +15,6 @@
 mod args;
 #[path = "mosq-auth/check.rs"]
 mod check;
-#[path = "mosq-auth/conf.rs"]
-mod conf;
 #[path = "mosq-auth/passwd.rs"]
 mod passwd;
 #[path = "mosq-auth/password.rs"]

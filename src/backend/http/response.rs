@@ -29,7 +29,7 @@ struct JsonAnswer {
 
 /// The decision for a response, or why it could not be read. The `Ok` side also carries the
 /// service's error text (json mode), for a debug line.
-pub(crate) fn decide(
+pub fn decide(
     mode: ResponseMode,
     status: u16,
     body: &[u8],

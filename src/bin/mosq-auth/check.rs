@@ -1,7 +1,7 @@
 //! `mosq-auth check`: the broker's decision for one login and/or one ACL check, offline.
 //!
 //! The plugin is built from the options of one plugin block of mosquitto.conf (see
-//! [`crate::conf`]) exactly as the broker would build it, and asked through the same chain the
+//! [`mosq_auth::conf`]) exactly as the broker would build it, and asked through the same chain the
 //! broker asks ([`mosq_auth::chain::Chain`]), with a trace of which backend and rule decided. The broker's own part (an anonymous client that every plugin
 //! defers is let in only with `allow_anonymous true`) is evaluated from mosquitto.conf.
 
@@ -16,8 +16,8 @@ use mosq_auth::request::{Access, AclRequest, AuthRequest};
 use mosq_auth::secret::Secret;
 
 use crate::args::{is_help, Arg, Parser};
-use crate::conf::BrokerConf;
 use crate::{help, password, Fail, EXIT_BACKEND, EXIT_FAILED};
+use mosq_auth::conf::BrokerConf;
 
 /// The client id used when `--client-id` is not given.
 pub const DEFAULT_CLIENT_ID: &str = "mosq-auth-check";

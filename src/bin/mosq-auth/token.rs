@@ -10,8 +10,8 @@ use mosq_auth::options::Options;
 use serde_json::{Map, Value};
 
 use crate::args::{is_help, Arg, Parser};
-use crate::conf::BrokerConf;
 use crate::{help, Fail, EXIT_FAILED};
+use mosq_auth::conf::BrokerConf;
 
 pub const TOKEN_HELP: &str = "\
 Mint a JSON Web Token for testing the jwt backend, or check a token against mosquitto.conf.

@@ -1,6 +1,6 @@
-//! Reading mosquitto.conf the way the broker does, for the parts `check` needs: plugin blocks
-//! with their `auth_opt_*` / `plugin_opt_*` options, listeners, `per_listener_settings`,
-//! `allow_anonymous` and `include_dir`.
+//! Reading mosquitto.conf the way the broker does, for the parts `mosq-auth check` and
+//! `mosq-auth token --verify` need: plugin blocks with their `auth_opt_*` / `plugin_opt_*`
+//! options, listeners, `per_listener_settings`, `allow_anonymous` and `include_dir`.
 //!
 //! As in mosquitto: an option belongs to the last `plugin` / `auth_plugin` line *of the same
 //! file* (an option before any plugin line of its file is an error); its value is the rest of
