@@ -4,7 +4,7 @@
 #   scripts/dev.sh deps   install what is missing (as root), or print exactly what to install
 #   scripts/dev.sh demo   build the plugin and run a broker on 127.0.0.1:1883 with conf/demo.*
 #   scripts/dev.sh test   build and run the whole test suite (unit, broker, HTTP, deployment)
-#   scripts/dev.sh lint   cargo fmt --check and clippy -D warnings
+#   scripts/dev.sh lint   cargo fmt --check, clippy -D warnings and cargo doc -D warnings
 #   scripts/dev.sh deb    build the Debian package target/debian/mosq-auth_<version>_amd64.deb
 #
 # `test` runs the whole cargo test suite against Debian's mosquitto 2.0, then the integration
@@ -99,6 +99,8 @@ lint() {
   deps
   cargo fmt --all -- --check
   cargo clippy --locked --all-targets -- -D warnings
+  # The doc comments are documentation too: no broken or private intra-doc links.
+  RUSTDOCFLAGS="-D warnings" cargo doc --locked --no-deps --lib
 }
 
 # The test targets of the second broker pass: the integration-test crate, no unit tests.

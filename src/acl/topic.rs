@@ -7,7 +7,7 @@ and `#`, allowed only as the whole last level, for zero or more levels, so `a/#`
 itself. A topic whose first level starts with `$` (such as `$SYS/uptime`) is never matched by
 a filter whose first level is `+` or `#`.
 
-Besides [`matches`] this module answers two questions about pairs of filters, which an ACL
+Besides [`matches()`] this module answers two questions about pairs of filters, which an ACL
 needs for SUBSCRIBE: [`covers`] (is every topic of one filter also matched by the other?) and
 [`overlaps`] (do they share a topic?). All functions are allocation-free and treat invalid
 input as matching nothing.

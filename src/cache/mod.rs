@@ -3,19 +3,19 @@
 //! Mosquitto asks for read access for every message it delivers to every subscriber, on its
 //! only thread: without a cache an HTTP backend would turn each delivery into a round trip.
 //! A backend's link of the chain (`Link`, in `crate::link`) keeps its authentication,
-//! superuser and ACL answers in bounded [`moka`] caches, one [`Caches`] per backend:
+//! superuser and ACL answers in bounded [`moka`] caches, one `Caches` per backend:
 //! - positive and negative answers have their own time to live, plus optional jitter; a
 //!   backend's [`CacheHint`](crate::request::CacheHint) (HTTP `Cache-Control`) overrides the
-//!   time for that answer ([`entry`]);
+//!   time for that answer (`entry.rs`);
 //! - a backend error is never cached;
-//! - keys cannot collide and never hold a password ([`key`]);
+//! - keys cannot collide and never hold a password (`key.rs`);
 //! - an ACL or superuser answer that is used in the last fifth of its life is refreshed by a
-//!   background thread ([`refresh`]);
+//!   background thread (`refresh.rs`);
 //! - answers given before a backend reloaded its data (see
 //!   [`Backend::generation`](crate::backend::Backend::generation)) are not used; a SIGHUP
 //!   clears everything;
 //! - the ACL and superuser answers the broker asks for again and again are found in a small
-//!   table in front of moka ([`front`]) without allocating, so a warm check costs about as much
+//!   table in front of moka (`front.rs`) without allocating, so a warm check costs about as much
 //!   as the broker's own `acl_file`.
 
 mod entry;

@@ -16,7 +16,7 @@ on the CONNECT path.
 - A password that is not three dot-separated parts is not a token: the backend defers, so a
   chain `jwt,files` serves both. Anything else that fails is refused with one log line saying
   why (never the token). A login is never cached (verifying is cheaper than the risk).
-- The JWKS URL ([`jwks`]) is fetched at start (unreachable: a warning), in the background every
+- The JWKS URL (`jwks.rs`) is fetched at start (unreachable: a warning), in the background every
   `jwt_jwks_refresh_seconds`, and when a token names an unknown `kid` (at most every 2 s; on
   Mosquitto 2.1 that login is parked, off the broker's thread). A failed fetch keeps the last
   good set.
