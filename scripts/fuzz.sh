@@ -6,6 +6,7 @@
 #   FUZZ_WORK=dir          working corpus, artifacts and logs (default fuzz/target/fuzz-work)
 #   FUZZ_SANITIZER=address cargo fuzz --sanitizer (address, none, ...; default address)
 #   FUZZ_TIMEOUT=10        seconds one input may take before it counts as a hang (a finding)
+#   FUZZ_SEED=n            libFuzzer's -seed (CI sets one, so that a red run can be replayed)
 #
 # Each target starts from its committed seeds in fuzz/corpus/<target>/ (read only) and writes
 # what it finds to $FUZZ_WORK/corpus/<target>/, so the committed corpus stays small. One summary
@@ -74,7 +75,7 @@ for t in "${TARGETS[@]}"; do
   start=$(date +%s)
   cargo +nightly fuzz run --sanitizer "$SANITIZER" "$t" "$corpus" "$ROOT/fuzz/corpus/$t" -- \
     -max_total_time="$SECONDS_EACH" -max_len="${MAX_LEN[$t]}" -timeout="$TIMEOUT" \
-    -print_final_stats=1 -artifact_prefix="$artifacts/" >"$log" 2>&1
+    -print_final_stats=1 -artifact_prefix="$artifacts/" ${FUZZ_SEED:+-seed="$FUZZ_SEED"} >"$log" 2>&1
   rc=$?
   secs=$(($(date +%s) - start))
   after=$(find "$corpus" -type f | wc -l)
