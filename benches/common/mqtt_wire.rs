@@ -1,5 +1,8 @@
-//! MQTT 3.1.1 packet encoding shared by the load and soak benches' hand-written clients:
-//! remaining length, length-prefixed fields and CONNECT with any bytes as names.
+//! MQTT 3.1.1 packet encoding and decoding shared by the load and soak benches' hand-written
+//! clients: remaining length, length-prefixed fields, CONNECT with any bytes as names, and the
+//! body of a packet read after its first byte.
+
+use std::io::{self, Read};
 
 /// Appends MQTT's variable-length "remaining length".
 pub fn put_len(buf: &mut Vec<u8>, mut n: usize) {
@@ -55,4 +58,22 @@ pub fn connect_packet(client_id: &[u8], user: Option<&[u8]>, password: Option<&[
         }
     }
     packet(0x10, &b)
+}
+
+/// Reads a packet's remaining length and then its body (the first byte already read).
+pub fn read_body(r: &mut impl Read) -> io::Result<Vec<u8>> {
+    let mut len = 0usize;
+    let mut mult = 1usize;
+    for _ in 0..4 {
+        let mut b = [0u8; 1];
+        r.read_exact(&mut b)?;
+        len += (b[0] & 0x7f) as usize * mult;
+        mult *= 128;
+        if b[0] & 0x80 == 0 {
+            break;
+        }
+    }
+    let mut body = vec![0u8; len];
+    r.read_exact(&mut body)?;
+    Ok(body)
 }

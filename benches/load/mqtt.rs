@@ -7,7 +7,7 @@ use std::io::{self, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
-use crate::mqtt_wire::{packet, put_bytes, put_len};
+use crate::mqtt_wire::{packet, put_bytes, put_len, read_body};
 
 /// How long any single read may block.
 pub const READ_TIMEOUT: Duration = Duration::from_secs(10);
@@ -114,19 +114,7 @@ impl Client {
 pub fn read_packet(r: &mut impl Read) -> io::Result<Packet> {
     let mut h = [0u8; 1];
     r.read_exact(&mut h)?;
-    let mut len = 0usize;
-    let mut mult = 1usize;
-    for _ in 0..4 {
-        let mut b = [0u8; 1];
-        r.read_exact(&mut b)?;
-        len += (b[0] & 0x7f) as usize * mult;
-        mult *= 128;
-        if b[0] & 0x80 == 0 {
-            break;
-        }
-    }
-    let mut body = vec![0u8; len];
-    r.read_exact(&mut body)?;
+    let mut body = read_body(r)?;
     let short = || io::Error::other("short packet");
     Ok(match h[0] >> 4 {
         2 => Packet::ConnAck(*body.get(1).ok_or_else(short)?),

@@ -8,7 +8,7 @@ use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
 pub use crate::mqtt_wire::connect_packet;
-use crate::mqtt_wire::{packet, put_bytes};
+use crate::mqtt_wire::{packet, put_bytes, read_body};
 
 /// How long the broker may take to answer anything once a packet has started to arrive, and
 /// how long a CONNACK or SUBACK may take at most.
@@ -159,19 +159,7 @@ impl Client {
 }
 
 fn read_rest(first: u8, r: &mut impl Read) -> io::Result<Packet> {
-    let mut len = 0usize;
-    let mut mult = 1usize;
-    for _ in 0..4 {
-        let mut b = [0u8; 1];
-        r.read_exact(&mut b)?;
-        len += (b[0] & 0x7f) as usize * mult;
-        mult *= 128;
-        if b[0] & 0x80 == 0 {
-            break;
-        }
-    }
-    let mut body = vec![0u8; len];
-    r.read_exact(&mut body)?;
+    let body = read_body(r)?;
     let short = || io::Error::other("short packet");
     let u16_at = |b: &[u8], i: usize| -> io::Result<u16> {
         Ok(u16::from_be_bytes([
