@@ -56,6 +56,8 @@ if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
 fi
 
 mkdir -p "$WORK/logs"
+# Files a target writes while it runs (broker_conf's mosquitto.conf trees), removed after each.
+export MOSQ_AUTH_FUZZ_SCRATCH="$WORK/scratch"
 for t in "${TARGETS[@]}"; do
   say "building $t"
   if ! cargo +nightly fuzz build --sanitizer "$SANITIZER" "$t" >"$WORK/logs/build.log" 2>&1; then
@@ -77,6 +79,7 @@ for t in "${TARGETS[@]}"; do
     -max_total_time="$SECONDS_EACH" -max_len="${MAX_LEN[$t]}" -timeout="$TIMEOUT" \
     -print_final_stats=1 -artifact_prefix="$artifacts/" ${FUZZ_SEED:+-seed="$FUZZ_SEED"} >"$log" 2>&1
   rc=$?
+  rm -rf "$MOSQ_AUTH_FUZZ_SCRATCH"
   secs=$(($(date +%s) - start))
   after=$(find "$corpus" -type f | wc -l)
   execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | tail -n 1 | grep -o '[0-9]*$')

@@ -11,7 +11,10 @@
 //!
 //! Input: up to three files split at NUL bytes: the main file and two files of an include
 //! directory. Every `include_dir` line is pointed at that directory (so includes nest until the
-//! reader's depth limit), never at the rest of the machine.
+//! reader's depth limit), never at the rest of the machine. The files are written under
+//! `$MOSQ_AUTH_FUZZ_SCRATCH` (`scripts/fuzz.sh` sets it inside its work directory and removes
+//! it after the run: libFuzzer ends the process without running destructors), else the
+//! system's temporary directory.
 
 #![no_main]
 
@@ -25,7 +28,9 @@ use mosq_auth::conf::BrokerConf;
 fn work_dir() -> &'static PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let d = std::env::temp_dir().join(format!("mosq-auth-fuzz-conf-{}", std::process::id()));
+        let base = std::env::var_os("MOSQ_AUTH_FUZZ_SCRATCH")
+            .map_or_else(std::env::temp_dir, PathBuf::from);
+        let d = base.join(format!("mosq-auth-fuzz-conf-{}", std::process::id()));
         fs::create_dir_all(d.join("inc")).expect("work dir");
         d
     })
