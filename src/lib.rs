@@ -22,6 +22,7 @@
 
 pub mod acl;
 pub mod backend;
+pub mod bytes;
 pub mod cache;
 pub mod chain;
 pub mod conf;

@@ -115,10 +115,20 @@ pub fn catch_panic<T>(what: &str, f: impl FnOnce() -> T) -> Option<T> {
     }
 }
 
-/// Writes the lines queued by other threads. Cheap when there are none.
+/// Writes the lines queued by other threads. Cheap when there are none: one load, inlined
+/// into every callback (which runs it first), the writing itself out of line.
+#[inline]
 pub fn flush() {
     // A plain load first: this runs on every callback, and the queue is nearly always empty.
-    if !PENDING.load(Ordering::Acquire) || !PENDING.swap(false, Ordering::AcqRel) {
+    if PENDING.load(Ordering::Acquire) {
+        flush_pending();
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn flush_pending() {
+    if !PENDING.swap(false, Ordering::AcqRel) {
         return;
     }
     let lines: Vec<(Level, String)> = {

@@ -15,4 +15,5 @@ pattern using `%u`/`%c` never applies when the name is missing, empty, or contai
 */
 
 pub mod file;
+pub(crate) mod filter;
 pub mod topic;

@@ -11,6 +11,7 @@
 use std::time::SystemTime;
 
 use super::{Chain, Outcome};
+use crate::acl::filter::CheckTopic;
 use crate::backend::Backend;
 use crate::request::{Access, Decision};
 use crate::session::{Compiled, CompiledLink, Session};
@@ -100,8 +101,9 @@ impl Chain {
         if compiled.superuser {
             return Some(Outcome::Allow);
         }
+        let check = CheckTopic::new(topic, access);
         if let Some(rules) = session.rules() {
-            match rules.decide(access, topic, qos, retain) {
+            match rules.decide_checked(&check, qos, retain) {
                 Some(Decision::Allow) => return Some(Outcome::Allow),
                 Some(_) => return Some(Outcome::Deny),
                 None if self.rules_no_match_deny => return Some(Outcome::Deny),
@@ -113,7 +115,7 @@ impl Chain {
             return None;
         }
         for c in &compiled.links {
-            let decision = c.acl.decide(topic, access);
+            let decision = c.acl.decide_checked(&check);
             self.links[c.link]
                 .stats()
                 .result(Check::Acl, Some(decision));

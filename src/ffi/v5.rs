@@ -3,7 +3,7 @@
 use std::os::raw::{c_int, c_void};
 
 use super::broker::{self, Callback};
-use super::convert::{self, cstr, nonempty};
+use super::convert::{self, cstr, nonempty, CName};
 use super::guard::guard;
 use super::shim;
 use super::sys::mosq_err_t::*;
@@ -192,8 +192,8 @@ unsafe extern "C" fn on_acl_check(
         // SAFETY: the client and topic are valid for the duration of the call.
         let (username, client_id, topic) = unsafe {
             (
-                broker::client_username(ed.client),
-                broker::client_id_name(ed.client),
+                broker::client_username(ed.client).map(CName::reported),
+                broker::client_id_name(ed.client).map(CName::reported),
                 cstr(ed.topic),
             )
         };

@@ -10,8 +10,14 @@ gone, so:
   ([`Sessions::begin`]), and a parked login's answer is stored only if no newer CONNECT or
   disconnect came in between (its token still matches, [`Sessions::finish`]);
 - a session is used for a check only when the client's username and client id are still the
-  ones it was made for ([`Session::is_for`]);
-- disconnect events drop the session ([`Sessions::remove`]).
+  ones it was made for ([`Session::is_for`]); with plugin API v5 the broker's strings, once
+  compared equal, are known by their addresses ([`SeenAt`]) until they move;
+- disconnect events drop the session ([`Sessions::remove`]). Mosquitto 2.0.11 reports every
+  client that leaves (`MOSQ_EVT_DISCONNECT` from `context__disconnect`), 2.1.2 too
+  (`MOSQ_EVT_DISCONNECT` or `MOSQ_EVT_CLIENT_OFFLINE`), except a client that leaves while its
+  login is parked: that one never had a check, so its session's names were never compared and
+  are compared on the first check of whoever gets the structure next. With plugin API v4 (1.6)
+  no disconnect is reported, and names are always compared.
 
 Sessions that must end (their `expire_at` passed, or the files backend no longer has their user
 or hash) are taken out of the table by [`Sessions::take`], and the caller disconnects the
@@ -26,10 +32,12 @@ use std::time::SystemTime;
 pub mod compiled;
 pub mod grant;
 pub mod rules;
+pub mod seen;
 
 pub use compiled::{Compiled, CompiledLink};
 pub use grant::Grant;
 pub use rules::{ClientRules, Rules};
+pub use seen::SeenAt;
 
 /// The broker's client structure, by address: the key of a session.
 pub type ClientKey = usize;
@@ -42,6 +50,11 @@ pub trait BrokerName<'a>: Copy {
     fn is(self, text: &[u8]) -> bool;
     /// The name's bytes (for a C string, measured now).
     fn bytes(self) -> &'a [u8];
+    /// Where the broker holds the name, if it is the broker's string (0: not, and the name is
+    /// always compared; see [`SeenAt`]).
+    fn addr(self) -> usize {
+        0
+    }
 }
 
 impl<'a> BrokerName<'a> for &'a [u8] {
@@ -70,6 +83,8 @@ pub struct Session {
     fingerprint: Option<u64>,
     /// The client's checks as far as they are decided without asking a backend.
     compiled: Option<Compiled>,
+    /// Where the broker's strings matched the names.
+    seen: SeenAt,
 }
 
 impl std::fmt::Debug for Session {
@@ -103,6 +118,7 @@ impl Session {
             expires: grant.expires,
             fingerprint: grant.fingerprint,
             compiled: None,
+            seen: SeenAt::default(),
         }
     }
 
@@ -128,14 +144,23 @@ impl Session {
         self.is_for_bytes(username.map(str::as_bytes), client_id.as_bytes())
     }
 
-    /// [`Session::is_for`] on the broker's bytes (equal bytes are the session's text).
+    /// [`Session::is_for`] on the broker's names (equal bytes are the session's text). Names
+    /// the broker still holds where they matched before are not compared again ([`SeenAt`]).
     pub fn is_for_bytes<'a, N: BrokerName<'a>>(&self, username: Option<N>, client_id: N) -> bool {
+        let (id_at, user_at) = (client_id.addr(), username.map_or(0, N::addr));
+        if self.seen.same(id_at, user_at) {
+            return true;
+        }
         let user = match (self.username.as_deref(), username) {
             (None, None) => true,
             (Some(mine), Some(theirs)) => theirs.is(mine.as_bytes()),
             _ => false,
         };
-        user && client_id.is(self.client_id.as_bytes())
+        let matched = user && client_id.is(self.client_id.as_bytes());
+        if matched && id_at != 0 {
+            self.seen.record(id_at, user_at);
+        }
+        matched
     }
 
     /// The username (`None`: anonymous).
@@ -403,6 +428,60 @@ mod tests {
         assert_eq!(t.len(), 1);
         t.remove(1);
         assert!(t.is_empty());
+    }
+
+    /// A name the broker holds at an address (`at` 0: the plain bytes, never trusted by address).
+    #[derive(Clone, Copy)]
+    struct Held<'a> {
+        text: &'a [u8],
+        at: usize,
+        compared: &'a std::cell::Cell<usize>,
+    }
+
+    impl<'a> BrokerName<'a> for Held<'a> {
+        fn is(self, text: &[u8]) -> bool {
+            self.compared.set(self.compared.get() + 1);
+            self.text == text
+        }
+        fn bytes(self) -> &'a [u8] {
+            self.text
+        }
+        fn addr(self) -> usize {
+            self.at
+        }
+    }
+
+    #[test]
+    fn names_are_trusted_by_address_only_where_they_matched() {
+        let compared = std::cell::Cell::new(0);
+        let held = |text: &'static str, at| Held {
+            text: text.as_bytes(),
+            at,
+            compared: &compared,
+        };
+        let s = Session::new(Some("alice"), "c1", 0, &grant(None));
+        // Compared once, then known by where the broker holds the names.
+        assert!(s.is_for_bytes(Some(held("alice", 0x20)), held("c1", 0x10)));
+        assert_eq!(compared.get(), 2);
+        assert!(s.is_for_bytes(Some(held("alice", 0x20)), held("c1", 0x10)));
+        assert_eq!(compared.get(), 2, "no comparison at the same addresses");
+        // A name at another address is compared, and refused when it differs.
+        assert!(!s.is_for_bytes(Some(held("mallory", 0x30)), held("c1", 0x10)));
+        assert!(
+            !s.is_for_bytes(None, held("c1", 0x10)),
+            "the username went away"
+        );
+        assert!(!s.is_for_bytes(Some(held("alice", 0x20)), held("c2", 0x18)));
+        // Names without an address are always compared.
+        let before = compared.get();
+        assert!(s.is_for_bytes(Some(held("alice", 0)), held("c1", 0)));
+        assert!(!s.is_for_bytes(Some(held("bob", 0)), held("c1", 0)));
+        assert!(compared.get() > before + 1);
+        // A copy (a recompiled session) compares again.
+        let copy = s.clone();
+        let before = compared.get();
+        assert!(copy.is_for_bytes(Some(held("alice", 0x20)), held("c1", 0x10)));
+        assert_eq!(compared.get(), before + 2);
     }
 
     #[test]

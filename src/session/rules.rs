@@ -28,7 +28,8 @@ match a `$SYS` topic.
 
 use serde_json::Value;
 
-use crate::acl::topic::{self, Filter};
+use crate::acl::filter::{CheckTopic, Filter};
+use crate::acl::topic;
 use crate::request::{Access, Decision};
 
 /// The most rules one login may carry.
@@ -248,6 +249,17 @@ impl ClientRules {
     /// `topic` is the topic (read, write) or the subscription filter (subscribe), as bytes:
     /// see `topic::matches_valid` for why no UTF-8 check is needed.
     pub fn decide(&self, access: Access, topic: &[u8], qos: u8, retain: bool) -> Option<Decision> {
+        self.decide_checked(&CheckTopic::new(topic, access), qos, retain)
+    }
+
+    /// [`ClientRules::decide`] for a topic prepared once for every rule it meets.
+    pub(crate) fn decide_checked(
+        &self,
+        check: &CheckTopic<'_>,
+        qos: u8,
+        retain: bool,
+    ) -> Option<Decision> {
+        let (access, topic) = (check.access, check.bytes);
         let bit = 1u8.checked_shl(u32::from(qos)).unwrap_or(0);
         for r in &self.rules {
             let action = match access {
@@ -274,9 +286,8 @@ impl ClientRules {
                         f.as_bytes() == topic && !f.contains(['+', '#'])
                     }
                     Access::Subscribe if r.exact => f.as_str().as_bytes() == topic,
-                    Access::Subscribe => f.covers(topic),
                     Access::Read if r.exact && permission == Permission::Deny => false,
-                    _ => f.matches(topic),
+                    _ => f.hits(check),
                 },
             };
             if applies {

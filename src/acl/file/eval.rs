@@ -2,14 +2,15 @@
 One client's rules, compiled from the file: [`AclFile::for_client`] takes the client's user block
 (the anonymous block without a username) and the patterns that apply to it, fills `%u`/`%c` in
 once, and sorts the rules by what they can decide; [`ClientAcl::decide`] then answers a check
-with topic matches alone (each filter split into levels once, see `topic::Filter`). The plugin compiles a connected client's rules at CONNECT and keeps
-them in its session; [`AclFile::check`] compiles them for one request.
+with topic matches alone (each filter split once, the topic checked once per request: see
+`acl::filter`). The plugin compiles a connected client's rules at CONNECT and keeps them in its
+session; [`AclFile::check`] compiles them for one request.
 */
 
 use std::sync::Arc;
 
 use super::{AclFile, Grant, Rule, RuleLevel, RuleRef, Segment};
-use crate::acl::topic::Filter;
+use crate::acl::filter::{CheckTopic, Filter};
 use crate::request::{Access, Decision};
 
 impl Grant {
@@ -37,17 +38,6 @@ struct Source {
 struct ClientRule {
     filter: Filter,
     source: Source,
-}
-
-impl ClientRule {
-    /// For Read/Write: the filter matches the topic; for Subscribe: it covers the subscription
-    /// filter.
-    fn hits(&self, topic: &[u8], access: Access) -> bool {
-        match access {
-            Access::Subscribe => self.filter.covers(topic),
-            _ => self.filter.matches(topic),
-        }
-    }
 }
 
 /// The ACL answers of one client (username and client id fixed), ready for its checks.
@@ -107,13 +97,18 @@ impl ClientAcl {
     /// broker passed it (see `topic::matches_valid`); the answer is the one for the text.
     /// Allocates nothing.
     pub fn decide(&self, topic: &[u8], access: Access) -> Decision {
-        self.decide_with_source(topic, access).0
+        self.decide_checked(&CheckTopic::new(topic, access))
+    }
+
+    /// [`ClientAcl::decide`] for a topic prepared once for every rule it meets.
+    pub(crate) fn decide_checked(&self, check: &CheckTopic<'_>) -> Decision {
+        self.decide_with_source(check).0
     }
 
     /// [`ClientAcl::decide`], also naming the rule that decided (`None` when the answer is
     /// fixed by no rule, or no rule decides).
     pub fn explain(&self, topic: &[u8], access: Access) -> (Decision, Option<RuleRef>) {
-        let (decision, source) = self.decide_with_source(topic, access);
+        let (decision, source) = self.decide_with_source(&CheckTopic::new(topic, access));
         let rule = source.map(|s| RuleRef {
             line: s.line,
             text: s.text.to_string(),
@@ -121,7 +116,8 @@ impl ClientAcl {
         (decision, rule)
     }
 
-    fn decide_with_source(&self, topic: &[u8], access: Access) -> (Decision, Option<&Source>) {
+    fn decide_with_source(&self, check: &CheckTopic<'_>) -> (Decision, Option<&Source>) {
+        let access = check.access;
         if access == Access::Unsubscribe {
             // No line of the file is about unsubscribing; the chain always allows it.
             return (Decision::Defer, None);
@@ -129,14 +125,14 @@ impl ClientAcl {
         if let Some((decision, source)) = &self.fixed {
             return (*decision, source.as_ref());
         }
-        if let Some(r) = self.denies.iter().find(|r| r.hits(topic, access)) {
+        if let Some(r) = self.denies.iter().find(|r| r.filter.hits(check)) {
             return (Decision::Deny, Some(&r.source));
         }
         let grants = match access {
             Access::Write => &self.writes,
             _ => &self.reads,
         };
-        match grants.iter().find(|r| r.hits(topic, access)) {
+        match grants.iter().find(|r| r.filter.hits(check)) {
             Some(r) => (Decision::Allow, Some(&r.source)),
             None => (self.otherwise, None),
         }
@@ -448,12 +444,12 @@ mod tests {
                 let expected = topic::covers(g, f);
                 let f = f.as_bytes();
                 assert_eq!(
-                    rule.hits(f, Access::Subscribe),
+                    rule.filter.hits(&CheckTopic::new(f, Access::Subscribe)),
                     expected,
                     "{g} covers {f:?}"
                 );
                 assert_eq!(
-                    pattern.hits(f, Access::Subscribe),
+                    pattern.filter.hits(&CheckTopic::new(f, Access::Subscribe)),
                     expected,
                     "{templated} (u=a) covers {f:?}"
                 );
@@ -461,9 +457,10 @@ mod tests {
             for t in &topics {
                 let expected = topic::matches(g, t);
                 let t = t.as_bytes();
-                assert_eq!(rule.hits(t, Access::Read), expected, "{g} matches {t:?}");
+                let read = CheckTopic::new(t, Access::Read);
+                assert_eq!(rule.filter.hits(&read), expected, "{g} matches {t:?}");
                 assert_eq!(
-                    pattern.hits(t, Access::Read),
+                    pattern.filter.hits(&read),
                     expected,
                     "{templated} (u=a) matches {t:?}"
                 );
