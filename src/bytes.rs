@@ -38,9 +38,45 @@ pub fn same(a: &[u8], b: &[u8]) -> bool {
     word(a, n - 8) == word(b, n - 8)
 }
 
+/// Returns true if and only if every byte of `s` is ASCII (below 0x80): then `s` is UTF-8. A
+/// word at a time, the last word overlapping the one before.
+pub fn ascii(s: &[u8]) -> bool {
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let n = s.len();
+    if n < 8 {
+        return s.iter().all(|b| *b < 0x80);
+    }
+    let mut i = 0;
+    while i + 8 < n {
+        if word(s, i) & HIGHS != 0 {
+            return false;
+        }
+        i += 8;
+    }
+    word(s, n - 8) & HIGHS == 0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ascii_finds_a_high_byte_anywhere() {
+        for n in 0..40 {
+            let a = vec![b'a'; n];
+            assert!(ascii(&a), "{n}");
+            for at in 0..n {
+                for high in [0x80, 0xc3, 0xff] {
+                    let mut b = a.clone();
+                    b[at] = high;
+                    assert!(!ascii(&b), "{n} {at} {high}");
+                }
+                let mut b = a.clone();
+                b[at] = 0x7f;
+                assert!(ascii(&b), "{n} {at}");
+            }
+        }
+    }
 
     #[test]
     fn every_byte_is_compared() {

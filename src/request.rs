@@ -222,8 +222,22 @@ impl<'a> AclRequest<'a> {
         topic: &'a [u8],
         access: i32,
     ) -> Result<AclRequest<'a>, Undecodable> {
+        Self::decode_with(username, client_id, topic, access, |b| {
+            std::str::from_utf8(b).ok()
+        })
+    }
+
+    /// [`AclRequest::decode`] with `text` reading bytes as UTF-8 (`None`: they are not). The
+    /// plugin's callbacks pass one that recognises ASCII a word at a time.
+    pub fn decode_with(
+        username: Option<&'a [u8]>,
+        client_id: &'a [u8],
+        topic: &'a [u8],
+        access: i32,
+        text: impl Fn(&'a [u8]) -> Option<&'a str>,
+    ) -> Result<AclRequest<'a>, Undecodable> {
         let access = Access::from_code(access).ok_or(Undecodable::UnknownAccess(access))?;
-        let utf8 = |b: &'a [u8]| std::str::from_utf8(b).map_err(|_| Undecodable::NotUtf8);
+        let utf8 = |b: &'a [u8]| text(b).ok_or(Undecodable::NotUtf8);
         Ok(AclRequest {
             username: username.map(utf8).transpose()?,
             client_id: utf8(client_id)?,

@@ -21,6 +21,16 @@ pub unsafe fn cstr<'a>(p: *const c_char) -> Option<&'a [u8]> {
     }
 }
 
+/// `bytes` as text if they are UTF-8. ASCII (nearly every name and topic) is recognised a word
+/// at a time ([`crate::bytes::ascii`]); anything else is `std::str::from_utf8`'s to decide.
+pub fn text(bytes: &[u8]) -> Option<&str> {
+    if crate::bytes::ascii(bytes) {
+        // SAFETY: every byte is below 0x80, and ASCII is UTF-8.
+        return Some(unsafe { std::str::from_utf8_unchecked(bytes) });
+    }
+    std::str::from_utf8(bytes).ok()
+}
+
 /// A NUL-terminated name of the broker's (a client's username or id), measured only when it is
 /// used: an ACL check compares it with its session's names ([`crate::bytes::same`]), or, when
 /// the broker reports every disconnect (plugin API v5), finds it where it matched before
@@ -220,6 +230,28 @@ mod tests {
         }
         // SAFETY: NULL.
         assert!(unsafe { CName::new(std::ptr::null()) }.is_none());
+    }
+
+    #[test]
+    fn text_is_utf8_exactly() {
+        for ok in [
+            "",
+            "a",
+            "bench/pub0/data",
+            "caf\u{e9}/x",
+            "\u{1f600}",
+            "0123456789abcdefg",
+        ] {
+            assert_eq!(text(ok.as_bytes()), Some(ok));
+        }
+        for bad in [
+            &b"\xff"[..],
+            b"abcdefgh\xc3",
+            b"\xc3(",
+            b"0123456789\xed\xa0\x80",
+        ] {
+            assert_eq!(text(bad), None, "{bad:?}");
+        }
     }
 
     #[test]

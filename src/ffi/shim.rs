@@ -3,6 +3,7 @@
 
 use std::os::raw::c_int;
 
+use super::convert::text;
 use super::rc;
 use crate::chain::Outcome;
 use crate::plugin::{Connect, Plugin, Undecided};
@@ -99,7 +100,7 @@ pub fn acl_check<'a, N: BrokerName<'a>>(
     };
     let username = username.map(N::bytes);
     let client_id = client_id.map(N::bytes).unwrap_or_default();
-    let outcome = match AclRequest::decode(username, client_id, topic, access) {
+    let outcome = match AclRequest::decode_with(username, client_id, topic, access, text) {
         Ok(req) => plugin.acl_undecided(client, &req.with_message(qos, retain), undecided),
         Err(Undecodable::UnknownAccess(code)) => {
             plugin
