@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use crate::acl::file::ClientAcl;
-use crate::backend::{Backend, Granted, LoginAnswer};
+use crate::backend::{Backend, Generation, Granted, LoginAnswer};
 use crate::cache::front::{self, Hit};
 use crate::cache::refresh::{Job, Refresher};
 use crate::cache::{AclKey, AuthEntry, CacheSettings, Caches};
@@ -264,8 +264,8 @@ impl Backend for Link {
         result
     }
 
-    fn generation(&self) -> u64 {
-        self.inner.generation()
+    fn generation_counter(&self) -> Option<&Generation> {
+        self.inner.generation_counter()
     }
 
     fn explain_acl(&self, req: &AclRequest<'_>) -> Option<String> {
@@ -344,7 +344,7 @@ mod tests {
         fail: AtomicBool,
         deny: AtomicBool,
         hint: Mutex<Option<CacheHint>>,
-        generation: std::sync::atomic::AtomicU64,
+        generation: Generation,
     }
 
     impl Counting {
@@ -379,8 +379,8 @@ mod tests {
         fn acl(&self, _req: &AclRequest<'_>) -> Answer {
             self.answer()
         }
-        fn generation(&self) -> u64 {
-            self.generation.load(Ordering::SeqCst)
+        fn generation_counter(&self) -> Option<&Generation> {
+            Some(&self.generation)
         }
     }
 

@@ -1,11 +1,15 @@
 //! What a backend is: one source of users and permissions ([`Backend`]), with the
 //! [`files`], [`http`] and [`jwt`] implementations.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use crate::acl::file::ClientAcl;
 use crate::request::{AclRequest, Answer, AuthRequest, BackendError, Verdict};
 use crate::session::Grant;
+
+/// A backend's data generation, shared with the compiled checks that read it.
+pub type Generation = Arc<AtomicU64>;
 
 pub mod files;
 pub mod http;
@@ -110,9 +114,17 @@ pub trait Backend: Send + Sync {
     }
 
     /// A number that changes whenever the backend's data changes (a file reload), so cached
-    /// answers from before can be told apart. Backends whose answers only change remotely keep 0.
+    /// answers from before can be told apart: the value of [`Backend::generation_counter`], 0
+    /// for backends whose answers only change remotely.
     fn generation(&self) -> u64 {
-        0
+        self.generation_counter()
+            .map_or(0, |g| g.load(Ordering::Acquire))
+    }
+
+    /// The counter behind [`Backend::generation`] (`None`: it never changes), which a connected
+    /// client's compiled checks keep and read on every check without a call to the backend.
+    fn generation_counter(&self) -> Option<&Generation> {
+        None
     }
 
     /// Starts any background work (file watching). Called once after start-up succeeded.

@@ -52,11 +52,13 @@ impl Chain {
             }
             // Read before the answers: if the data changes in between, the generation is
             // already stale and the answers are never used.
+            let counter = link.generation_counter().cloned();
             let generation = link.generation();
             match link.client_acl(username, session.client_id()) {
                 Some(acl) => links.push(CompiledLink {
                     link: i,
                     generation,
+                    counter,
                     acl,
                 }),
                 None if links.is_empty() && session.rules().is_none() => return None,
@@ -110,8 +112,7 @@ impl Chain {
                 None => {}
             }
         }
-        let current = |c: &CompiledLink| self.links[c.link].generation() == c.generation;
-        if !compiled.links.iter().all(current) {
+        if !compiled.links.iter().all(CompiledLink::current) {
             return None;
         }
         for c in &compiled.links {

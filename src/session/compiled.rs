@@ -3,6 +3,7 @@
 //! checks are then decided from it with topic matches alone.
 
 use crate::acl::file::ClientAcl;
+use crate::backend::Generation;
 
 /// One link's answers for the client.
 #[derive(Clone, Debug)]
@@ -12,8 +13,20 @@ pub struct CompiledLink {
     /// The link's data generation the answers were made from: when it changed, the answers
     /// are not used (and the client's checks take the chain's normal path until recompiled).
     pub generation: u64,
+    /// The link's generation counter (`None`: its data never changes), read on every check.
+    pub counter: Option<Generation>,
     /// The answers.
     pub acl: ClientAcl,
+}
+
+impl CompiledLink {
+    /// Returns true if and only if the link's data is still what the answers were made from.
+    pub fn current(&self) -> bool {
+        match &self.counter {
+            None => true,
+            Some(g) => g.load(std::sync::atomic::Ordering::Acquire) == self.generation,
+        }
+    }
 }
 
 /// What the chain decides for one client without asking a backend.

@@ -16,13 +16,12 @@
 //! This file holds the backend and its answers; `settings.rs` its options, `password.rs` the
 //! password file, `watch.rs` the reloading (change detection, the watcher thread).
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
 
 use crate::acl::file::{AclFile, ClientAcl};
-use crate::backend::{Backend, Granted, LoginAnswer};
+use crate::backend::{Backend, Generation, Granted, LoginAnswer};
 use crate::log::Logger;
 use crate::options::ConfigError;
 use crate::request::{AclRequest, Answer, AuthRequest, Decision, Verdict};
@@ -49,7 +48,7 @@ pub struct Snapshot {
 struct Inner {
     settings: FilesSettings,
     state: ArcSwap<Snapshot>,
-    generation: AtomicU64,
+    generation: Generation,
     logger: Logger,
     /// What the watcher knows about the files on disk.
     seen: Mutex<Seen>,
@@ -76,7 +75,7 @@ impl FilesBackend {
         let inner = Inner {
             settings,
             state: ArcSwap::from_pointee(Snapshot::default()),
-            generation: AtomicU64::new(0),
+            generation: Generation::default(),
             logger,
             seen: Mutex::new(Seen::default()),
         };
@@ -194,8 +193,8 @@ impl Backend for FilesBackend {
         self.inner.reload()
     }
 
-    fn generation(&self) -> u64 {
-        self.inner.generation.load(Ordering::Acquire)
+    fn generation_counter(&self) -> Option<&Generation> {
+        Some(&self.inner.generation)
     }
 
     fn explain_acl(&self, req: &AclRequest<'_>) -> Option<String> {
