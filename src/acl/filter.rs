@@ -118,6 +118,16 @@ impl Filter {
     pub(crate) fn matches_name(&self, topic: TopicName<'_>) -> bool {
         let topic = topic.0;
         let text = self.text.as_bytes();
+        if let [Part::Literal { start, end }, Part::Hash] = *self.parts {
+            // `prefix/#`, the most common shape of a rule: the topic is the prefix itself, or
+            // starts with it and a `/`. (A topic starting with `$` needs a prefix that does.)
+            let prefix = &text[start..end];
+            return topic
+                .split_at_checked(prefix.len())
+                .is_some_and(|(head, rest)| {
+                    bytes::same(head, prefix) && matches!(rest.first(), None | Some(b'/'))
+                });
+        }
         // A topic name is not empty.
         let dollar = topic.first() == Some(&b'$');
         let mut rest = topic;
