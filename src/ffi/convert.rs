@@ -35,11 +35,12 @@ pub fn text(bytes: &[u8]) -> Option<&str> {
 /// used: an ACL check compares it with its session's names ([`crate::bytes::same`]), or, when
 /// the broker reports every disconnect (plugin API v5), finds it where it matched before
 /// ([`crate::session::SeenAt`]).
+///
+/// `REPORTED`: the string's address may stand for its bytes (see [`CName::reported`]). A type
+/// parameter rather than a field, so that the name stays one pointer wide.
 #[derive(Clone, Copy)]
-pub struct CName<'a> {
+pub struct CName<'a, const REPORTED: bool = false> {
     p: NonNull<c_char>,
-    /// The string's address may stand for its bytes (see [`CName::reported`]).
-    reported: bool,
     life: PhantomData<&'a [u8]>,
 }
 
@@ -51,22 +52,21 @@ impl<'a> CName<'a> {
     pub unsafe fn new(p: *const c_char) -> Option<CName<'a>> {
         NonNull::new(p as *mut c_char).map(|p| CName {
             p,
-            reported: false,
             life: PhantomData,
         })
     }
 
     /// The same name, of a client whose disconnect the broker reports (plugin API v5): its
     /// address stands for its bytes while the client's session exists.
-    pub fn reported(self) -> CName<'a> {
+    pub fn reported(self) -> CName<'a, true> {
         CName {
-            reported: true,
-            ..self
+            p: self.p,
+            life: PhantomData,
         }
     }
 }
 
-impl<'a> crate::session::BrokerName<'a> for CName<'a> {
+impl<'a, const REPORTED: bool> crate::session::BrokerName<'a> for CName<'a, REPORTED> {
     fn is(self, text: &[u8]) -> bool {
         // Measured (glibc's strlen reads a word at a time, never past the string's page), then
         // compared a word at a time: cheaper than a byte-by-byte walk for any but the shortest
@@ -80,7 +80,7 @@ impl<'a> crate::session::BrokerName<'a> for CName<'a> {
     }
 
     fn addr(self) -> usize {
-        if self.reported {
+        if REPORTED {
             self.p.as_ptr() as usize
         } else {
             0
