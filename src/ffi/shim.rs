@@ -98,10 +98,17 @@ pub fn acl_check<'a, N: BrokerName<'a>>(
         // No client id (never seen from a broker): the normal path decides.
         _ => Undecided::NotLooked,
     };
-    let username = username.map(N::bytes);
-    let client_id = client_id.map(N::bytes).unwrap_or_default();
+    // A session found for the client holds its names (they were compared with the broker's):
+    // taken from there, they need not be measured again.
+    let (username, client_id) = match &undecided {
+        Undecided::Found(Some(s)) => (s.username().map(str::as_bytes), s.client_id().as_bytes()),
+        _ => (
+            username.map(N::bytes),
+            client_id.map(N::bytes).unwrap_or_default(),
+        ),
+    };
     let outcome = match AclRequest::decode_with(username, client_id, topic, access, text) {
-        Ok(req) => plugin.acl_undecided(client, &req.with_message(qos, retain), undecided),
+        Ok(req) => plugin.acl_undecided(client, &req.with_message(qos, retain), &undecided),
         Err(Undecodable::UnknownAccess(code)) => {
             plugin
                 .logger()

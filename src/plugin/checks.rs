@@ -56,7 +56,7 @@ impl Plugin {
         &self,
         client: ClientKey,
         req: &AclRequest<'_>,
-        undecided: Undecided,
+        undecided: &Undecided,
     ) -> Outcome {
         match undecided {
             Undecided::NotLooked => self.acl(client, req),

@@ -181,7 +181,7 @@ fn compare(p: &Plugin, key: ClientKey, user: Option<&str>, cid: &str) -> (usize,
                     }
                     // The normal path with the session the compiled path found.
                     Err(undecided) => {
-                        assert_eq!(p.acl_undecided(key, &req, undecided), normal, "{what}");
+                        assert_eq!(p.acl_undecided(key, &req, &undecided), normal, "{what}");
                         left += 1;
                     }
                 }
