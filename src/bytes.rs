@@ -8,6 +8,21 @@ pub fn word(s: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(w)
 }
 
+/// Returns true if and only if `ok` holds for every word of a string of `n` bytes (at least 8),
+/// given as the offset of its first byte: every eight bytes, the last word overlapping the one
+/// before it so that no byte is left over.
+#[inline]
+pub fn words(n: usize, mut ok: impl FnMut(usize) -> bool) -> bool {
+    let mut i = 0;
+    while i + 8 < n {
+        if !ok(i) {
+            return false;
+        }
+        i += 8;
+    }
+    ok(n - 8)
+}
+
 /// The four bytes of `s` from `at` as one word (`s` must have them).
 pub fn word4(s: &[u8], at: usize) -> u32 {
     let mut w = [0; 4];
@@ -28,14 +43,7 @@ pub fn same(a: &[u8], b: &[u8]) -> bool {
     if n < 8 {
         return word4(a, 0) == word4(b, 0) && word4(a, n - 4) == word4(b, n - 4);
     }
-    let mut i = 0;
-    while i + 8 < n {
-        if word(a, i) != word(b, i) {
-            return false;
-        }
-        i += 8;
-    }
-    word(a, n - 8) == word(b, n - 8)
+    words(n, |i| word(a, i) == word(b, i))
 }
 
 /// Returns true if and only if every byte of `s` is ASCII (below 0x80): then `s` is UTF-8. A
@@ -46,14 +54,7 @@ pub fn ascii(s: &[u8]) -> bool {
     if n < 8 {
         return s.iter().all(|b| *b < 0x80);
     }
-    let mut i = 0;
-    while i + 8 < n {
-        if word(s, i) & HIGHS != 0 {
-            return false;
-        }
-        i += 8;
-    }
-    word(s, n - 8) & HIGHS == 0
+    words(n, |i| word(s, i) & HIGHS == 0)
 }
 
 #[cfg(test)]

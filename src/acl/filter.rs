@@ -5,11 +5,12 @@ The matching a connected client's checks run: a rule's filter split once into pa
 
 A filter's consecutive literal levels form one part with the `/` between them kept
 (`bench/pub0/#` is the literal `bench/pub0` and `#`), so a match compares each run of literal
-levels with one comparison, a word at a time ([`crate::bytes::same`]). The answers are [`crate::acl::topic::matches`]'s
-(the tests below compare them on every pair of a universe of filters and topics).
+levels with one comparison, a word at a time ([`crate::bytes::same`]). The answers are
+[`crate::acl::topic::matches`]'s (the tests below compare them on every pair of a universe of
+filters and topics).
 */
 
-use super::topic::{covers_valid, valid_filter, valid_topic_bytes};
+use super::topic::{covers_valid, levels, valid_filter, valid_topic_bytes};
 use crate::bytes;
 use crate::request::Access;
 
@@ -80,7 +81,7 @@ impl Filter {
         }
         let mut parts: Vec<Part> = Vec::new();
         let mut start = 0;
-        for level in text.as_bytes().split(|b| *b == b'/') {
+        for level in levels(text.as_bytes()) {
             let end = start + level.len();
             let part = match level {
                 b"+" => Part::Plus,

@@ -109,15 +109,15 @@ fn kind_of(level: &[u8]) -> Kind {
     }
 }
 
-fn levels(s: &[u8]) -> impl Iterator<Item = &[u8]> {
+pub(super) fn levels(s: &[u8]) -> impl Iterator<Item = &[u8]> {
     s.split(|b| *b == b'/')
 }
 
 /// [`valid_topic`] on bytes. Eight bytes at a time (a word holds a `+`, `#` or NUL byte if and
 /// only if the classic "has zero byte" test finds one in it, or in it XORed with `+` repeated
-/// after bit 3 is set in every byte); the
-/// last word overlaps the one before (a topic of 4 to 7 bytes is two overlapping four-byte
-/// words), so a topic of up to 16 bytes takes two tests: this runs once on every ACL check.
+/// after bit 3 is set in every byte); the last word overlaps the one before (a topic of 4 to 7
+/// bytes is two overlapping four-byte words), so a topic of up to 16 bytes takes two tests:
+/// this runs once on every ACL check.
 pub(crate) fn valid_topic_bytes(t: &[u8]) -> bool {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
@@ -129,7 +129,6 @@ pub(crate) fn valid_topic_bytes(t: &[u8]) -> bool {
     if n == 0 || n > MAX_LEN {
         return false;
     }
-    let word = crate::bytes::word;
     if n < 4 {
         return !t.iter().any(|b| matches!(b, b'+' | b'#' | 0));
     }
@@ -138,18 +137,7 @@ pub(crate) fn valid_topic_bytes(t: &[u8]) -> bool {
         let word4 = |at| u64::from(crate::bytes::word4(t, at));
         return !bad(word4(0) | word4(n - 4) << 32);
     }
-    if n <= 16 {
-        // Most topics: two words, the second overlapping the first.
-        return !bad(word(t, 0)) && !bad(word(t, n - 8));
-    }
-    let mut i = 0;
-    while i + 8 < n {
-        if bad(word(t, i)) {
-            return false;
-        }
-        i += 8;
-    }
-    !bad(word(t, n - 8))
+    crate::bytes::words(n, |i| !bad(crate::bytes::word(t, i)))
 }
 
 /// [`valid_filter`] on bytes.

@@ -88,7 +88,8 @@ pub fn acl_check<'a, N: BrokerName<'a>>(
     let Some(topic) = topic else {
         return rc::acl(Outcome::Deny);
     };
-    let undecided = match (Access::from_code(access), client_id) {
+    let decoded = Access::from_code(access);
+    let undecided = match (decoded, client_id) {
         (Some(access), Some(id)) => {
             match plugin.acl_compiled(client, username, id, topic, access, qos, retain) {
                 Ok(outcome) => return rc::acl(outcome),
@@ -98,24 +99,37 @@ pub fn acl_check<'a, N: BrokerName<'a>>(
         // No client id (never seen from a broker): the normal path decides.
         _ => Undecided::NotLooked,
     };
-    // A session found for the client holds its names (they were compared with the broker's):
-    // taken from there, they need not be measured again.
-    let (username, client_id) = match &undecided {
-        Undecided::Found(Some(s)) => (s.username().map(str::as_bytes), s.client_id().as_bytes()),
-        _ => (
-            username.map(N::bytes),
-            client_id.map(N::bytes).unwrap_or_default(),
-        ),
-    };
-    let outcome = match AclRequest::decode_with(username, client_id, topic, access, text) {
-        Ok(req) => plugin.acl_undecided(client, &req.with_message(qos, retain), &undecided),
-        Err(Undecodable::UnknownAccess(code)) => {
-            plugin
-                .logger()
-                .warning(format_args!("acl: unknown access code {code}, refusing"));
-            Outcome::Deny
+    let outcome = match (&undecided, decoded) {
+        // The session found holds the client's names (compared with the broker's), already
+        // text: only the topic is read.
+        (Undecided::Found(Some(s)), Some(access)) => match text(topic) {
+            Some(topic) => {
+                let req = AclRequest {
+                    username: s.username(),
+                    client_id: s.client_id(),
+                    topic,
+                    access,
+                    qos,
+                    retain,
+                };
+                plugin.acl_undecided(client, &req, &undecided)
+            }
+            None => Outcome::Deny,
+        },
+        _ => {
+            let username = username.map(N::bytes);
+            let client_id = client_id.map(N::bytes).unwrap_or_default();
+            match AclRequest::decode_with(username, client_id, topic, access, text) {
+                Ok(req) => plugin.acl_undecided(client, &req.with_message(qos, retain), &undecided),
+                Err(Undecodable::UnknownAccess(code)) => {
+                    plugin
+                        .logger()
+                        .warning(format_args!("acl: unknown access code {code}, refusing"));
+                    Outcome::Deny
+                }
+                Err(Undecodable::NotUtf8) => Outcome::Deny,
+            }
         }
-        Err(Undecodable::NotUtf8) => Outcome::Deny,
     };
     rc::acl(outcome)
 }
